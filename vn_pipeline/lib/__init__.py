@@ -1,0 +1,1 @@
+"""Plain-Python domain code: no Dagster imports anywhere under lib/."""
