@@ -1,0 +1,48 @@
+"""Consistency rules for stored bars: OHLC ordering, volume reconciliation, listing completeness.
+
+Each function returns the offending rows (empty when the rule holds) so a check can show them to a person.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+KEY = ["trading_date", "symbol"]
+
+
+def ohlc_violations(bars: pd.DataFrame) -> pd.DataFrame:
+    """Rows where high < max(open, close), low > min(open, close), high < low, or volume < 0."""
+    body_high = bars[["open", "close"]].max(axis=1)
+    body_low = bars[["open", "close"]].min(axis=1)
+    rules = {
+        "high_ge_open_close": bars["high"] < body_high,
+        "low_le_open_close": bars["low"] > body_low,
+        "high_ge_low": bars["high"] < bars["low"],
+        "volume_non_negative": bars["volume"] < 0,
+    }
+    broken = pd.DataFrame(rules)
+    offending = bars[broken.any(axis=1)].copy()
+    offending["rule"] = broken[broken.any(axis=1)].apply(lambda r: ",".join(r.index[r]), axis=1)
+    return offending
+
+
+def volume_mismatches(daily: pd.DataFrame, minute: pd.DataFrame, ticks: pd.DataFrame) -> pd.DataFrame:
+    """Tick-built days whose 1-minute volume or tick volume differs from the daily volume."""
+    built = daily[daily["source"] == "ticks"].set_index(KEY)["volume"].rename("daily_volume")
+    sums = pd.concat(
+        [
+            minute.groupby(KEY)["volume"].sum().rename("minute_volume"),
+            ticks.groupby(KEY)["volume"].sum().rename("tick_volume"),
+        ],
+        axis=1,
+    )
+    joined = pd.concat([built, sums], axis=1).fillna(0).astype("int64")
+    bad = (joined["daily_volume"] != joined["minute_volume"]) | (joined["daily_volume"] != joined["tick_volume"])
+    return joined[bad].reset_index()
+
+
+def missing_bars(listings: pd.DataFrame, daily: pd.DataFrame, untraded: pd.DataFrame) -> pd.DataFrame:
+    """Listed (day, symbol) pairs with neither a daily bar nor a 'not traded' record."""
+    accounted = pd.concat([daily[KEY], untraded[KEY]], ignore_index=True).drop_duplicates()
+    merged = listings[KEY].merge(accounted, how="left", indicator=True)
+    return merged[merged["_merge"] == "left_only"].drop(columns="_merge").reset_index(drop=True)

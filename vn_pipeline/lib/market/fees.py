@@ -1,0 +1,39 @@
+"""Trading costs: brokerage per side plus the 0.1% personal income tax on sale value (VN_MARKET.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
+
+V = TypeVar("V", float, np.ndarray)
+
+
+@dataclass(frozen=True)
+class Fees:
+    """Cost rates as fractions of traded value. Defaults are the backtest defaults in VN_MARKET.md."""
+
+    buy_rate: float = 0.0015
+    sell_rate: float = 0.0015
+    sale_tax_rate: float = 0.001
+
+    def __post_init__(self) -> None:
+        for name in ("buy_rate", "sell_rate", "sale_tax_rate"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+
+    def buy_cost(self, value: V) -> V:
+        """Brokerage on a purchase of `value` VND."""
+        return value * self.buy_rate
+
+    def sell_cost(self, value: V) -> V:
+        """Brokerage plus sale tax on a sale of `value` VND."""
+        return value * (self.sell_rate + self.sale_tax_rate)
+
+    @property
+    def round_trip_rate(self) -> float:
+        return self.buy_rate + self.sell_rate + self.sale_tax_rate
+
+
+DEFAULT_FEES = Fees()

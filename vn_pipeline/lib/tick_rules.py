@@ -1,0 +1,162 @@
+"""Market rules for raw ticks as one pandera schema, and the split of a batch into good and quarantined rows.
+
+Real vendor data breaks exchange rules a few times per thousand rows (VN_MARKET.md). One odd trade must not
+stop a market's pipeline, and it must not vanish either: every failing row leaves with the rules it broke.
+Structural problems (a missing column, a non-integer price column) are not row problems and raise instead.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import time
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from vn_pipeline.lib.market.exchanges import on_tick_grid
+from vn_pipeline.lib.market.sessions import AUCTION_PRINT_GRACE, market_close, market_open
+
+TICK_COLUMNS = ["ts", "trading_date", "symbol", "seq", "price", "volume", "side", "session"]
+SESSIONS = ["ATO", "CONT", "ATC", "PLO"]
+LOT = 100
+
+
+def _seconds_of_day(ts: pd.Series) -> np.ndarray:
+    local = ts.dt.tz_convert("Asia/Ho_Chi_Minh")
+    return (local.dt.hour * 3600 + local.dt.minute * 60 + local.dt.second).to_numpy()
+
+
+def _on_grid(frame: pd.DataFrame) -> pd.Series:
+    listed = frame["exchange"].notna().to_numpy()
+    ok = np.ones(len(frame), dtype=bool)  # an unlisted row fails `listed_symbol`, not this rule
+    ok[listed] = on_tick_grid(frame["exchange"].to_numpy()[listed], frame["price"].to_numpy()[listed])
+    return pd.Series(ok, index=frame.index)
+
+
+def _inside_band(frame: pd.DataFrame) -> pd.Series:
+    inside = (frame["price"] >= frame["floor_price"]) & (frame["price"] <= frame["ceiling_price"])
+    return inside | frame["exchange"].isna()
+
+
+MORNING_END, AFTERNOON_START = 11 * 3600 + 30 * 60, 13 * 3600
+
+
+def _seconds(t: time) -> int:
+    return t.hour * 3600 + t.minute * 60 + t.second
+
+
+def _in_session(frame: pd.DataFrame) -> pd.Series:
+    """[open, 11:30] or [13:00, close + grace]: auction prints are stamped just after their auction ends."""
+    seconds = _seconds_of_day(frame["ts"])
+    inside = frame["exchange"].isna().to_numpy(copy=True)  # an unlisted row fails `listed_symbol` instead
+    grace = int(AUCTION_PRINT_GRACE.total_seconds())
+    for exchange in frame["exchange"].dropna().unique():
+        rows = (frame["exchange"] == exchange).to_numpy()
+        s = seconds[rows]
+        opened, closed = _seconds(market_open(exchange)), _seconds(market_close(exchange)) + grace
+        inside[rows] = ((s >= opened) & (s <= MORNING_END)) | ((s >= AFTERNOON_START) & (s <= closed))
+    return pd.Series(inside, index=frame.index)
+
+
+def _same_day(frame: pd.DataFrame) -> pd.Series:
+    local_date = frame["ts"].dt.tz_convert("Asia/Ho_Chi_Minh").dt.date
+    return local_date == frame["trading_date"]
+
+
+# Each check's name is the rule a quarantined row is filed under; `listed_symbol` catches trades of a symbol
+# with no listing that day (the join leaves its exchange empty, so the market rules cannot be applied).
+RAW_TICKS_SCHEMA = pa.DataFrameSchema(
+    {
+        "ts": pa.Column("datetime64[ns, Asia/Ho_Chi_Minh]", nullable=False, coerce=True),
+        "symbol": pa.Column(nullable=False),
+        "seq": pa.Column("int64", pa.Check.ge(0, name="seq_non_negative"), coerce=True),
+        "price": pa.Column("int64", pa.Check.gt(0, name="price_positive")),
+        "volume": pa.Column(
+            "int64",
+            [
+                pa.Check.gt(0, name="volume_positive"),
+                pa.Check(lambda v: v % LOT == 0, name="volume_in_board_lots"),
+            ],
+        ),
+        "side": pa.Column(nullable=True, checks=pa.Check.isin(["B", "S"], name="side_is_B_or_S")),
+        "session": pa.Column(checks=pa.Check.isin(SESSIONS, name="known_session")),
+        "exchange": pa.Column(
+            nullable=True, checks=pa.Check(lambda s: s.notna(), name="listed_symbol", ignore_na=False)
+        ),
+    },
+    checks=[
+        pa.Check(_on_grid, name="price_on_tick_grid"),
+        pa.Check(_inside_band, name="price_within_band"),
+        pa.Check(_in_session, name="timestamp_in_session"),
+        pa.Check(_same_day, name="timestamp_on_trading_date"),
+    ],
+    strict=False,
+)
+
+
+@dataclass(frozen=True)
+class TickValidation:
+    good: pd.DataFrame
+    quarantined: pd.DataFrame  # trading_date, source_table, symbol, rule, detail, row_data
+
+    @property
+    def violation_rate(self) -> float:
+        total = len(self.good) + len(self.quarantined)
+        return len(self.quarantined) / total if total else 0.0
+
+    def counts_by_rule(self) -> dict[str, int]:
+        return self.quarantined["rule"].value_counts().to_dict() if len(self.quarantined) else {}
+
+
+def validate_ticks(ticks: pd.DataFrame, listings: pd.DataFrame, source: str = "batch") -> TickValidation:
+    """Split ``ticks`` into rows that obey every rule and quarantine rows naming the rule and the source row."""
+    missing = [c for c in TICK_COLUMNS if c not in ticks.columns]
+    if missing:
+        raise ValueError(f"{source}: raw ticks lack required columns {missing}")
+    limits = listings[["trading_date", "symbol", "exchange", "floor_price", "ceiling_price"]]
+    frame = ticks.reset_index(drop=True).merge(limits, on=["trading_date", "symbol"], how="left")
+    frame.index = ticks.index if ticks.index.is_unique else pd.RangeIndex(len(ticks))
+    frame.loc[frame["exchange"].isna(), ["floor_price", "ceiling_price"]] = 0
+    frame = frame.astype({"floor_price": "int64", "ceiling_price": "int64"})
+    try:
+        RAW_TICKS_SCHEMA.validate(frame, lazy=True)
+        failures = pd.DataFrame(columns=["index", "check"])
+    except pa.errors.SchemaErrors as err:
+        failures = err.failure_cases
+        structural = failures[failures["index"].isna()]
+        if len(structural):
+            raise ValueError(f"{source}: raw ticks are malformed: {structural.to_dict('records')}") from err
+    failures = failures[["index", "check"]].drop_duplicates()
+    failures["rule"] = failures["check"].astype(str).str.replace(r"\(.*\)$", "", regex=True)
+    bad_index = pd.Index(failures["index"].unique())
+    good = ticks.loc[~ticks.index.isin(bad_index), TICK_COLUMNS]
+    return TickValidation(good=good, quarantined=_quarantine_rows(ticks, frame, failures, source))
+
+
+def _quarantine_rows(
+    ticks: pd.DataFrame, frame: pd.DataFrame, failures: pd.DataFrame, source: str
+) -> pd.DataFrame:
+    if failures.empty:
+        return pd.DataFrame(columns=["trading_date", "source_table", "symbol", "rule", "detail", "row_data"])
+    rows = ticks.loc[failures["index"]]
+    context = frame.loc[failures["index"], ["exchange", "floor_price", "ceiling_price"]]
+    details = [
+        f"{source} row {idx}: {rule} (price={price}, volume={volume}, ts={ts}, exchange={exch}, "
+        f"band=[{lo}, {hi}])"
+        for idx, rule, price, volume, ts, exch, lo, hi in zip(
+            failures["index"], failures["rule"], rows["price"], rows["volume"], rows["ts"],
+            context["exchange"], context["floor_price"], context["ceiling_price"], strict=True,
+        )
+    ]  # fmt: skip
+    return pd.DataFrame(
+        {
+            "trading_date": rows["trading_date"].to_numpy(object),
+            "source_table": "market.raw_ticks",
+            "symbol": rows["symbol"].to_numpy(object),
+            "rule": failures["rule"].to_numpy(object),
+            "detail": details,
+            "row_data": [json.dumps(r, default=str) for r in rows[TICK_COLUMNS].to_dict("records")],
+        }
+    )
