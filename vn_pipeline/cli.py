@@ -1,0 +1,132 @@
+"""`vn-pipeline`: run the demo, open the Dagster UI, and find the warehouse."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROW_TABLES = [
+    "market.listings", "market.daily_bars", "market.raw_ticks", "market.ohlcv_1m",
+    "market.ohlcv_1d", "market.foreign_flows", "market.untraded", "market.quarantine",
+]  # fmt: skip
+
+
+def _say(message: str) -> None:
+    print(f"[vn-pipeline] {message}", flush=True)
+
+
+def _row_counts(url: str) -> dict[str, int]:
+    from psycopg import sql
+
+    from vn_pipeline.lib.warehouse import connect
+
+    counts = {}
+    with connect(url) as conn:
+        for table in ROW_TABLES:
+            schema, name = table.split(".")
+            query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, name))
+            counts[table] = conn.execute(query).fetchone()[0]
+    return counts
+
+
+def demo(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    from vn_pipeline.runner import dagster_home
+
+    home = dagster_home()
+    _say("starting or reusing the embedded warehouse ...")
+    from vn_pipeline.lib.warehouse import connect, database_url, migrate
+
+    url = database_url()
+    with connect(url) as conn:
+        applied = migrate(conn)
+    _say(f"warehouse ready at {url} ({len(applied)} migrations applied now)")
+
+    import dagster as dg
+
+    from vn_pipeline.definitions import defs
+    from vn_pipeline.defs.resources import MarketSourceResource
+    from vn_pipeline.lib.market.calendar import last_trading_day_on_or_before, previous_trading_day
+    from vn_pipeline.runner import run_window
+
+    end = date.fromisoformat(args.end) if args.end else last_trading_day_on_or_before(date.today())
+    start = previous_trading_day(end, args.history_days - 1)
+    first_tick_day = previous_trading_day(end, args.intraday_days - 1) if args.intraday_days > 1 else end
+    source = MarketSourceResource(
+        universe=args.universe, seed=args.seed, n_symbols=args.symbols, intraday_since=first_tick_day.isoformat()
+    )
+    _say(
+        f"materializing market data for {start} → {end} ({args.history_days} trading days, universe "
+        f"{args.universe}; intraday ticks from {first_tick_day}) on the Dagster instance in {home} ..."
+    )
+    instance = dg.DagsterInstance.get()
+    outcome = run_window(
+        defs, "market_daily_close", start, end, instance, resources={"market_source": source}
+    )
+    counts = _row_counts(url)
+    _say("rows per table:")
+    for table, count in counts.items():
+        print(f"    {table:<24} {count:>12,}")
+    _say(f"checks passed: {len(outcome.checks_passed)}, failed: {len(outcome.checks_failed)}")
+    for failed in outcome.checks_failed:
+        print(f"    FAILED {failed}")
+    _say(f"run {outcome.run_id} {'succeeded' if outcome.success else 'FAILED'} in "
+         f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+    _say("open the Dagster UI on this instance with:  .venv/bin/vn-pipeline ui   (then http://127.0.0.1:3000)")
+    _say(f"query the warehouse with:  psql \"{url}\"")
+    return 0 if outcome.success and not outcome.checks_failed else 1
+
+
+def ui(args: argparse.Namespace) -> int:
+    from vn_pipeline.lib.warehouse import database_url
+    from vn_pipeline.runner import dagster_home
+
+    dagster_home()
+    os.environ.setdefault("VN_PIPELINE_DATABASE_URL", database_url())
+    root = Path(__file__).resolve().parents[1]
+    webserver = Path(sys.executable).with_name("dagster-webserver")
+    command = [str(webserver), "-w", str(root / "workspace.yaml"), "-h", args.host, "-p", str(args.port)]
+    _say(f"Dagster UI on http://{args.host}:{args.port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})")
+    return subprocess.call(command, cwd=root)
+
+
+def db_url(args: argparse.Namespace) -> int:
+    from vn_pipeline.lib.warehouse import database_url
+
+    print(database_url())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="vn-pipeline", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run_demo = commands.add_parser("demo", help="materialize the market data on the simulated market")
+    run_demo.add_argument("--universe", default="vn30", choices=["vn30", "full"])
+    run_demo.add_argument("--symbols", type=int, default=None, help="cap the universe at N symbols")
+    run_demo.add_argument("--history-days", type=int, default=500, help="trading days of daily history")
+    run_demo.add_argument("--intraday-days", type=int, default=5, help="last N trading days with full ticks")
+    run_demo.add_argument("--end", default=None, help="last trading day (default: the latest one)")
+    run_demo.add_argument("--seed", type=int, default=7)
+    run_demo.set_defaults(handler=demo)
+
+    run_ui = commands.add_parser("ui", help="start the Dagster UI on the project's instance")
+    run_ui.add_argument("--host", default="127.0.0.1")
+    run_ui.add_argument("--port", type=int, default=3000)
+    run_ui.set_defaults(handler=ui)
+
+    database = commands.add_parser("db", help="warehouse commands")
+    database_commands = database.add_subparsers(dest="db_command", required=True)
+    database_commands.add_parser("url", help="print the warehouse URL").set_defaults(handler=db_url)
+
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""Market-data assets: listings, raw ticks, vendor daily bars, 1-minute and daily OHLCV, foreign flows.
+
+Every asset is trading-day partitioned and accepts a multi-day window in one run (BackfillPolicy.single_run),
+so two years of history is one run, not five hundred.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from vn_pipeline.defs.partitions import trading_days
+from vn_pipeline.defs.resources import MarketSourceResource, WarehouseResource
+from vn_pipeline.lib.bars import combine_daily, daily_bars_from_ticks, minute_bars
+from vn_pipeline.lib.market.calendar import trading_days as calendar_days
+from vn_pipeline.lib.sources.landing import listings_from_landing_files
+from vn_pipeline.lib.sources.vnstock_files import read_intraday_file
+from vn_pipeline.lib.tick_rules import validate_ticks
+
+COMMON = {
+    "partitions_def": trading_days,
+    "backfill_policy": dg.BackfillPolicy.single_run(),
+    "group_name": "market_data",
+    "owners": ["team:market-data"],
+}
+
+
+def window(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> tuple[date, date]:
+    """First and last trading date (inclusive) of the run's partition window."""
+    time_window = context.partition_time_window
+    return time_window.start.date(), (time_window.end - timedelta(days=1)).date()
+
+
+def _summary(frame: pd.DataFrame, start: date, end: date, **extra: object) -> dict[str, object]:
+    symbols = frame["symbol"].nunique() if len(frame) else 0
+    return {"rows": len(frame), "symbols": symbols, "window": f"{start} → {end}", **extra}
+
+
+class SourceConfig(dg.Config):
+    """Set by the landing sensor: the vnstock-format intraday files that make up the partition's trading day.
+    Empty means the configured market source (the simulator by default)."""
+
+    landing_files: list[str] = []  # noqa: RUF012 - dg.Config is pydantic: defaults are copied
+
+
+@dg.asset(key=["market", "listings"], kinds={"timescaledb", "python"}, **COMMON)
+def listings(
+    context: dg.AssetExecutionContext,
+    config: SourceConfig,
+    warehouse: WarehouseResource,
+    market_source: MarketSourceResource,
+) -> dg.MaterializeResult:
+    """Symbols listed each trading day with exchange, sector, reference price and the day's ceiling and floor
+    (integer VND, rounded to the tick as the exchange does). Every price check downstream uses these limits."""
+    start, end = window(context)
+    if config.landing_files:
+        frame = listings_from_landing_files([Path(p) for p in config.landing_files])
+    else:
+        frame = market_source.simulator().listings(start, end)
+    warehouse.write_partition("market.listings", frame, start, end)
+    return dg.MaterializeResult(metadata=_summary(frame, start, end))
+
+
+@dg.asset(key=["market", "daily_bars"], kinds={"timescaledb", "python"}, **COMMON)
+def daily_bars(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, market_source: MarketSourceResource
+) -> dg.MaterializeResult:
+    """Vendor end-of-day bars as delivered (open, high, low, close, volume, value in VND), the only record
+    of history days that have no ticks."""
+    start, end = window(context)
+    frame = market_source.simulator().daily_bars(start, end)
+    warehouse.write_partition("market.daily_bars", frame, start, end)
+    return dg.MaterializeResult(metadata=_summary(frame, start, end))
+
+
+def _source_ticks(
+    market_source: MarketSourceResource, config: SourceConfig, start: date, end: date
+) -> pd.DataFrame | None:
+    if config.landing_files:
+        return pd.concat([read_intraday_file(Path(p)).ticks for p in config.landing_files], ignore_index=True)
+    first = max(start, market_source.first_intraday_day())
+    days = calendar_days(first, end) if first <= end else []
+    simulator = market_source.simulator()
+    return pd.concat([simulator.ticks(day) for day in days], ignore_index=True) if days else None
+
+
+@dg.asset(key=["market", "raw_ticks"], deps=[listings], kinds={"timescaledb", "python"}, **COMMON)
+def raw_ticks(
+    context: dg.AssetExecutionContext,
+    config: SourceConfig,
+    warehouse: WarehouseResource,
+    market_source: MarketSourceResource,
+) -> dg.MaterializeResult:
+    """Every matched trade: time (Asia/Ho_Chi_Minh), price (VND), volume, aggressor side and session
+    (ATO/CONT/ATC/PLO). Trades that break a market rule go to market.quarantine with the rule they broke."""
+    start, end = window(context)
+    ticks = _source_ticks(market_source, config, start, end)
+    if ticks is None:
+        warehouse.write_partition("market.raw_ticks", pd.DataFrame(columns=["trading_date"]), start, end)
+        return dg.MaterializeResult(metadata=_summary(pd.DataFrame(), start, end, quarantined=0))
+    day_listings = warehouse.read_partition("market.listings", start, end)
+    checked = validate_ticks(ticks, day_listings, source="market.raw_ticks batch")
+    warehouse.write_partition("market.raw_ticks", checked.good, start, end, quarantine=checked.quarantined)
+    return dg.MaterializeResult(
+        metadata=_summary(
+            checked.good, start, end, quarantined=len(checked.quarantined), by_rule=checked.counts_by_rule()
+        )
+    )
+
+
+@dg.asset(key=["market", "ohlcv_1m"], deps=[raw_ticks], kinds={"timescaledb", "python"}, **COMMON)
+def ohlcv_1m(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """One-minute bars built from raw ticks: OHLC, volume, value, VWAP, trade count, buy/sell volume.
+    No bar spans the lunch break; auction prints sit in the minute the exchange stamps them."""
+    start, end = window(context)
+    bars = minute_bars(warehouse.read_partition("market.raw_ticks", start, end))
+    warehouse.write_partition("market.ohlcv_1m", bars, start, end)
+    return dg.MaterializeResult(metadata=_summary(bars, start, end))
+
+
+@dg.asset(
+    key=["market", "ohlcv_1d"], deps=[raw_ticks, daily_bars, listings], kinds={"timescaledb", "python"}, **COMMON
+)
+def ohlcv_1d(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Daily bars: built from ticks where the day has them (with VWAP, aggressor volumes, ATO and ATC prices),
+    from the vendor's daily bar otherwise; `source` says which. Listed symbols without either are recorded
+    in market.untraded."""
+    start, end = window(context)
+    from_ticks = daily_bars_from_ticks(warehouse.read_partition("market.raw_ticks", start, end))
+    bars = combine_daily(from_ticks, warehouse.read_partition("market.daily_bars", start, end))
+    listed = warehouse.read_partition("market.listings", start, end, columns=["trading_date", "symbol"])
+    untraded = listed.merge(bars[["trading_date", "symbol"]], how="left", indicator=True)
+    untraded = untraded[untraded["_merge"] == "left_only"].drop(columns="_merge")
+    untraded["reason"] = "no trade and no vendor bar"
+    warehouse.write_partition("market.ohlcv_1d", bars, start, end)
+    warehouse.write_partition("market.untraded", untraded, start, end)
+    by_source = bars["source"].value_counts().to_dict() if len(bars) else {}
+    return dg.MaterializeResult(metadata=_summary(bars, start, end, untraded=len(untraded), by_source=by_source))
+
+
+@dg.asset(key=["market", "foreign_flows"], deps=[listings], kinds={"timescaledb", "python"}, **COMMON)
+def foreign_flows(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, market_source: MarketSourceResource
+) -> dg.MaterializeResult:
+    """Daily foreign investor buy and sell volume and value (VND) per symbol, and the remaining foreign room
+    in shares."""
+    start, end = window(context)
+    frame = market_source.simulator().foreign_flows(start, end)
+    warehouse.write_partition("market.foreign_flows", frame, start, end)
+    return dg.MaterializeResult(metadata=_summary(frame, start, end))
+
+
+ASSETS = [listings, daily_bars, raw_ticks, ohlcv_1m, ohlcv_1d, foreign_flows]

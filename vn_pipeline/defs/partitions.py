@@ -1,0 +1,23 @@
+"""The one trading-day partitions definition every daily asset shares, built from the market calendar."""
+
+from datetime import date, datetime
+
+import dagster as dg
+
+from vn_pipeline.lib.market.calendar import CALENDAR_END, holidays
+from vn_pipeline.lib.market.sessions import VN_TZ
+
+PARTITIONS_START = date(2019, 1, 2)
+
+
+def _holiday_starts() -> list[datetime]:
+    return [datetime(d.year, d.month, d.day, tzinfo=VN_TZ) for d in holidays(PARTITIONS_START, CALENDAR_END)]
+
+
+# end_offset=1 opens today's partition at midnight, so the 15:30 close run can materialize it the same day.
+trading_days = dg.DailyPartitionsDefinition(
+    start_date=PARTITIONS_START.isoformat(),
+    timezone="Asia/Ho_Chi_Minh",
+    end_offset=1,
+    exclusions=["0 0 * * 6", "0 0 * * 0", *_holiday_starts()],
+)

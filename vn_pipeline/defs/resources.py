@@ -1,0 +1,104 @@
+"""Resources: the warehouse and the market-data source. The only place they are instantiated.
+
+Every setting has a working default, so the demo runs with no configuration at all; environment variables
+override them (read here, never inside assets).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import psycopg
+
+from vn_pipeline.lib import warehouse
+from vn_pipeline.lib.market.calendar import last_trading_day_on_or_before, previous_trading_day
+from vn_pipeline.lib.paths import state_dir
+from vn_pipeline.lib.sources.simulator import MarketSimulator, SimulatorConfig
+from vn_pipeline.lib.warehouse.quarantine import replace_quarantine
+
+
+@cache
+def _migrated_url(configured: str | None) -> str:
+    url = configured or warehouse.database_url()
+    with warehouse.connect(url) as conn:
+        warehouse.migrate(conn)
+    return url
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """TimescaleDB/PostgreSQL at ``database_url``; unset → the embedded server under the state directory."""
+
+    database_url: str | None = None
+
+    def url(self) -> str:
+        return _migrated_url(self.database_url)
+
+    @contextmanager
+    def connect(self) -> Iterator[psycopg.Connection]:
+        with warehouse.connect(self.url()) as conn:
+            yield conn
+
+    def write_partition(
+        self, table: str, frame: pd.DataFrame, start: date, end: date, quarantine: pd.DataFrame | None = None
+    ) -> int:
+        """Replace the window's rows (and, when given, the window's quarantined rows) in one transaction."""
+        with self.connect() as conn, conn.transaction():
+            written = warehouse.write_partition(conn, table, frame, start, end)
+            if quarantine is not None:
+                replace_quarantine(conn, table, quarantine, start, end)
+            return written
+
+    def read_partition(self, table: str, start: date, end: date, columns: list[str] | None = None) -> pd.DataFrame:
+        with self.connect() as conn:
+            return warehouse.read_partition(conn, table, start, end, columns=columns)
+
+
+@cache
+def _simulator(seed: int, universe: str, n_symbols: int | None) -> MarketSimulator:
+    return MarketSimulator(SimulatorConfig(seed=seed, universe=universe, n_symbols=n_symbols))
+
+
+class MarketSourceResource(dg.ConfigurableResource):
+    """Where market data comes from: the deterministic simulator (default) or vnstock-format files."""
+
+    kind: str = "simulator"
+    seed: int = 7
+    universe: str = "vn30"
+    n_symbols: int | None = None
+    intraday_days: int = 5
+    intraday_since: str | None = None
+    landing_dir: str = ""
+
+    def simulator(self) -> MarketSimulator:
+        if self.kind != "simulator":
+            raise ValueError(f"market_source.kind={self.kind!r} has no simulator; listings come from files")
+        return _simulator(self.seed, self.universe, self.n_symbols)
+
+    def landing_path(self) -> Path:
+        return Path(self.landing_dir) if self.landing_dir else state_dir() / "landing"
+
+    def first_intraday_day(self) -> date:
+        """Ticks are simulated from this day on; earlier history comes as daily bars, as vendor history does."""
+        if self.intraday_since:
+            return date.fromisoformat(self.intraday_since)
+        latest = last_trading_day_on_or_before(date.today())
+        return previous_trading_day(latest, self.intraday_days - 1) if self.intraday_days > 1 else latest
+
+
+def build_resources() -> dict[str, object]:
+    return {
+        "warehouse": WarehouseResource(database_url=os.environ.get("VN_PIPELINE_DATABASE_URL") or None),
+        "market_source": MarketSourceResource(
+            kind=os.environ.get("VN_PIPELINE_SOURCE", "simulator"),
+            universe=os.environ.get("VN_PIPELINE_UNIVERSE", "vn30"),
+            seed=int(os.environ.get("VN_PIPELINE_SEED", "7")),
+            landing_dir=os.environ.get("VN_PIPELINE_LANDING_DIR", ""),
+        ),
+    }

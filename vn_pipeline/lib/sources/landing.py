@@ -1,0 +1,94 @@
+"""A landing directory where vendor intraday files (vnstock format) are dropped for ingestion."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from vn_pipeline.lib.market.exchanges import price_limits
+from vn_pipeline.lib.sources.vnstock_files import read_intraday_file
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    path: Path
+    trading_date: date
+    mtime_ns: int
+
+    @property
+    def key(self) -> str:
+        """Identity of this version of the file: a file replaced in place is a new file to ingest."""
+        return f"{self.path.name}@{self.mtime_ns}"
+
+
+def peek_trading_date(path: Path) -> date:
+    """The session date of a vnstock intraday file, from its first data row, without reading the rest."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        row = next(reader, None)
+    if row is None or not row.get("trading_date"):
+        raise ValueError(
+            f"{path}: line 2: no data row with a trading_date (vnstock intraday format expected)"
+        )
+    return datetime.strptime(row["trading_date"], "%d/%m/%Y").date()
+
+
+def scan_landing_dir(directory: Path) -> tuple[list[LandingFile], dict[str, str]]:
+    """Every readable ``*.csv`` in ``directory`` with its date, and the files that could not be read and why."""
+    found: list[LandingFile] = []
+    unreadable: dict[str, str] = {}
+    for path in sorted(directory.glob("*.csv")):
+        try:
+            found.append(LandingFile(path, peek_trading_date(path), path.stat().st_mtime_ns))
+        except (ValueError, OSError, UnicodeDecodeError) as err:
+            unreadable[str(path)] = str(err)
+    return found, unreadable
+
+
+def reference_price(path: Path) -> int:
+    """The day's reference price in VND: vnstock stamps every trade with ``price_change`` against it."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        row = next(csv.DictReader(handle), None)
+    if row is None:
+        raise ValueError(f"{path}: line 2: empty file")
+    try:
+        return round(float(row["price"]) * 1000 - float(row["price_change"]))
+    except (KeyError, ValueError) as err:
+        raise ValueError(f"{path}: line 2: cannot derive the reference price from price/price_change") from err
+
+
+def infer_exchange(sessions: set[str], prices: list[int]) -> str:
+    """Guess the exchange when a vendor file does not say. An ATO auction or a price off the 100-VND grid exists
+    only on HOSE; an ATC auction without ATO is HNX; UPCoM has no auctions. A misread only ever widens the band
+    checked (HOSE ±7% < HNX ±10% < UPCoM ±15%), so good trades are never rejected for it."""
+    if "ATO" in sessions or any(p % 100 for p in prices):
+        return "HOSE"
+    return "HNX" if "ATC" in sessions else "UPCOM"
+
+
+def listings_from_landing_files(paths: list[Path]) -> pd.DataFrame:
+    """One listing per landed file: its symbol, inferred exchange, reference price and the day's limits."""
+    rows = []
+    for path in paths:
+        ticks = read_intraday_file(path).ticks
+        exchange = infer_exchange(set(ticks["session"]), ticks["price"].tolist())
+        reference = reference_price(path)
+        floor, ceiling = price_limits(exchange, reference)
+        rows.append(
+            {
+                "trading_date": ticks["trading_date"].iloc[0],
+                "symbol": ticks["symbol"].iloc[0],
+                "exchange": exchange,
+                "instrument_type": "stock",
+                "sector": None,
+                "reference_price": reference,
+                "ceiling_price": ceiling,
+                "floor_price": floor,
+                "first_day": False,
+            }
+        )
+    return pd.DataFrame(rows).drop_duplicates(["trading_date", "symbol"], keep="last")

@@ -1,0 +1,55 @@
+"""Reads into pandas: parameterized queries only."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+import psycopg
+from psycopg import sql
+
+from vn_pipeline.lib.warehouse.writes import _qualified
+
+
+def read_frame(
+    conn: psycopg.Connection[Any],
+    query: sql.Composable | str,
+    params: Sequence[Any] | dict[str, Any] | None = None,
+) -> pd.DataFrame:
+    """Run ``query`` with ``params`` and return the rows as a DataFrame (columns named as in the result)."""
+    with conn.cursor() as cur:
+        cur.execute(query, params)  # type: ignore[arg-type]  # a str here is the caller's literal SQL
+        columns = [d.name for d in cur.description or []]
+        rows = cur.fetchall()
+    frame = pd.DataFrame.from_records(rows, columns=columns)
+    # timestamptz arrives as tz-aware datetimes: keep them as a proper datetime64 column, not objects
+    for name in columns:
+        if frame[name].dtype != object:
+            continue
+        present = frame[name].dropna()
+        if len(present) and isinstance(first := present.iloc[0], dt.datetime):
+            frame[name] = pd.to_datetime(frame[name], utc=first.tzinfo is not None)
+    return frame
+
+
+def read_partition(
+    conn: psycopg.Connection[Any],
+    table: str,
+    start: dt.date,
+    end: dt.date,
+    columns: Sequence[str] | None = None,
+    symbols: Sequence[str] | None = None,
+    date_column: str = "trading_date",
+) -> pd.DataFrame:
+    """Rows of ``schema.table`` with ``date_column`` in [start, end], optionally only some symbols."""
+    selected = sql.SQL(", ").join(map(sql.Identifier, columns)) if columns else sql.SQL("*")
+    query = sql.SQL("SELECT {} FROM {} WHERE {d} >= %s AND {d} <= %s").format(
+        selected, _qualified(table), d=sql.Identifier(date_column)
+    )
+    params: list[Any] = [start, end]
+    if symbols is not None:
+        query += sql.SQL(" AND symbol = ANY(%s)")
+        params.append(list(symbols))
+    return read_frame(conn, query, params)

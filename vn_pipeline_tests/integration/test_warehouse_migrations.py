@@ -1,0 +1,65 @@
+"""Migrations against the real server: applied once, idempotent, safe when two processes race."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import psycopg
+
+from vn_pipeline.lib.warehouse import migrate
+from vn_pipeline.lib.warehouse.migrations import migration_files, timescale_available
+from vn_pipeline_tests.conftest import _fresh_database
+
+
+def _expected_versions(conn: psycopg.Connection[Any]) -> list[str]:
+    with_ts = timescale_available(conn)
+    return [v for v, _, needs_ts in migration_files() if with_ts or not needs_ts]
+
+
+def test_migrations_applied_once_and_idempotent(warehouse_url: str, conn: psycopg.Connection[Any]) -> None:
+    recorded = [r[0] for r in conn.execute("SELECT version FROM public.schema_migrations ORDER BY version")]
+    assert recorded == sorted(_expected_versions(conn))
+    assert "001_market" in recorded
+    assert migrate(warehouse_url) == []
+    assert migrate(conn) == []
+    again = [r[0] for r in conn.execute("SELECT version FROM public.schema_migrations ORDER BY version")]
+    assert again == recorded
+    tables = {
+        r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'market'")
+    }
+    assert {"listings", "raw_ticks", "ohlcv_1m", "ohlcv_1d", "foreign_flows", "quarantine"} <= tables
+
+
+_CHILD = """
+import json, sys, time
+from vn_pipeline.lib.warehouse import migrate
+url, start_at = sys.argv[1], float(sys.argv[2])
+while time.time() < start_at:  # start both migrations at the same instant
+    time.sleep(0.001)
+print(json.dumps(migrate(url)))
+"""
+
+
+def test_concurrent_migrate_from_two_processes(warehouse_url: str) -> None:
+    import time
+
+    _, url = _fresh_database(warehouse_url)
+    start_at = str(time.time() + 1.5)  # after both interpreters have imported the package
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _CHILD, url, start_at], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    results = []
+    for proc in procs:
+        out, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 0
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    with psycopg.connect(url) as conn:
+        expected = _expected_versions(conn)
+        recorded = [r[0] for r in conn.execute("SELECT version FROM public.schema_migrations ORDER BY version")]
+    # one process applied everything, the other waited on the advisory lock and found nothing to do
+    assert sorted(results, key=len) == [[], expected]
+    assert recorded == sorted(expected)

@@ -1,0 +1,43 @@
+"""The Definitions object loads, and holds every asset, check, job, schedule, sensor and resource."""
+
+from datetime import date
+
+import dagster as dg
+
+from vn_pipeline.definitions import defs
+from vn_pipeline.defs.partitions import trading_days
+from vn_pipeline.lib.market.calendar import trading_days as calendar_days
+
+MARKET_TABLES = ["listings", "daily_bars", "raw_ticks", "ohlcv_1m", "ohlcv_1d", "foreign_flows"]
+
+
+def test_definitions_load_everything():
+    repo = defs.get_repository_def()
+    keys = {key.to_user_string() for key in repo.asset_graph.get_all_asset_keys()}
+    assert {f"market/{table}" for table in MARKET_TABLES} <= keys
+    checks = {(k.asset_key.to_user_string(), k.name) for k in repo.asset_graph.asset_check_keys}
+    assert {
+        ("market/raw_ticks", "raw_ticks_obey_market_rules"),
+        ("market/ohlcv_1d", "ohlc_consistent"),
+        ("market/ohlcv_1m", "ohlc_consistent"),
+        ("market/ohlcv_1d", "volume_reconciles"),
+        ("market/ohlcv_1d", "listed_symbols_complete"),
+    } <= checks
+    assert {s.name for s in repo.schedule_defs} == {"daily_close_schedule"}
+    assert {s.name for s in repo.sensor_defs} == {"landing_file_sensor"}
+    assert {"warehouse", "market_source"} <= set(repo.get_top_level_resources())
+    assert {"market_daily_close", "landing_file_ingest"} <= {j.name for j in repo.get_all_jobs()}
+
+
+def test_only_the_raw_tick_rules_check_blocks():
+    blocking = {spec.name: spec.blocking for checks in defs.asset_checks for spec in checks.check_specs}
+    assert blocking.pop("raw_ticks_obey_market_rules") is True
+    assert not any(blocking.values())
+
+
+def test_partitions_are_exactly_the_trading_days():
+    keys = trading_days.get_partition_keys_in_range(dg.PartitionKeyRange("2024-01-02", "2024-12-31"))
+    expected = [d.isoformat() for d in calendar_days(date(2024, 1, 2), date(2024, 12, 31))]
+    assert keys == expected
+    assert "2024-02-12" not in keys  # Tết 2024
+    assert "2024-04-30" not in keys and "2024-09-02" not in keys
