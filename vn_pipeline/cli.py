@@ -65,9 +65,7 @@ def demo(args: argparse.Namespace) -> int:
         f"{args.universe}; intraday ticks from {first_tick_day}) on the Dagster instance in {home} ..."
     )
     instance = dg.DagsterInstance.get()
-    outcome = run_window(
-        defs, "market_daily_close", start, end, instance, resources={"market_source": source}
-    )
+    outcome = run_window(defs, "market_daily_close", start, end, instance, resources={"market_source": source})
     counts = _row_counts(url)
     _say("rows per table:")
     for table, count in counts.items():
@@ -78,7 +76,7 @@ def demo(args: argparse.Namespace) -> int:
     _say(f"run {outcome.run_id} {'succeeded' if outcome.success else 'FAILED'} in "
          f"{time.perf_counter() - started:.1f} s")  # fmt: skip
     _say("open the Dagster UI on this instance with:  .venv/bin/vn-pipeline ui   (then http://127.0.0.1:3000)")
-    _say(f"query the warehouse with:  psql \"{url}\"")
+    _say(f'query the warehouse with:  psql "{url}"')
     return 0 if outcome.success and not outcome.checks_failed else 1
 
 

@@ -37,6 +37,7 @@ def run_window(
     instance: dg.DagsterInstance,
     run_config: dict | None = None,
     resources: dict[str, object] | None = None,
+    log_level: str = "INFO",
 ) -> WindowRun:
     """One run over the trading days [start, end]: single-run backfill of every asset in the job."""
     for bound in (start, end):
@@ -44,8 +45,9 @@ def run_window(
             raise ValueError(f"{bound} is not a trading day; a window must start and end on one")
     job = defs.resolve_job_def(job_name)
     tags = {ASSET_PARTITION_RANGE_START_TAG: start.isoformat(), ASSET_PARTITION_RANGE_END_TAG: end.isoformat()}
+    config = {"loggers": {"console": {"config": {"log_level": log_level}}}, **(run_config or {})}
     result = job.execute_in_process(
-        run_config=run_config, instance=instance, tags=tags, raise_on_error=False, resources=resources
+        run_config=config, instance=instance, tags=tags, raise_on_error=False, resources=resources
     )
     outcome = WindowRun(success=result.success, run_id=result.run_id)
     for evaluation in result.get_asset_check_evaluations():

@@ -4,8 +4,6 @@ Every setting has a working default, so the demo runs with no configuration at a
 override them (read here, never inside assets).
 """
 
-from __future__ import annotations
-
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager

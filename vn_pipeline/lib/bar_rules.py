@@ -21,8 +21,9 @@ def ohlc_violations(bars: pd.DataFrame) -> pd.DataFrame:
         "volume_non_negative": bars["volume"] < 0,
     }
     broken = pd.DataFrame(rules)
-    offending = bars[broken.any(axis=1)].copy()
-    offending["rule"] = broken[broken.any(axis=1)].apply(lambda r: ",".join(r.index[r]), axis=1)
+    hit = broken.any(axis=1)
+    offending = bars[hit].copy()
+    offending["rule"] = [",".join(broken.columns[row]) for row in broken[hit].to_numpy()]
     return offending
 
 

@@ -135,9 +135,7 @@ def validate_ticks(ticks: pd.DataFrame, listings: pd.DataFrame, source: str = "b
     return TickValidation(good=good, quarantined=_quarantine_rows(ticks, frame, failures, source))
 
 
-def _quarantine_rows(
-    ticks: pd.DataFrame, frame: pd.DataFrame, failures: pd.DataFrame, source: str
-) -> pd.DataFrame:
+def _quarantine_rows(ticks: pd.DataFrame, frame: pd.DataFrame, failures: pd.DataFrame, source: str) -> pd.DataFrame:
     if failures.empty:
         return pd.DataFrame(columns=["trading_date", "source_table", "symbol", "rule", "detail", "row_data"])
     rows = ticks.loc[failures["index"]]
@@ -157,6 +155,6 @@ def _quarantine_rows(
             "symbol": rows["symbol"].to_numpy(object),
             "rule": failures["rule"].to_numpy(object),
             "detail": details,
-            "row_data": [json.dumps(r, default=str) for r in rows[TICK_COLUMNS].to_dict("records")],
+            "row_data": [json.loads(json.dumps(r, default=str)) for r in rows[TICK_COLUMNS].to_dict("records")],
         }
     )

@@ -6,9 +6,7 @@ from vn_pipeline.defs.partitions import trading_days
 
 MARKET_DATA = dg.AssetSelection.groups("market_data")
 
-market_daily_close = dg.define_asset_job(
-    "market_daily_close", selection=MARKET_DATA, partitions_def=trading_days
-)
+market_daily_close = dg.define_asset_job("market_daily_close", selection=MARKET_DATA, partitions_def=trading_days)
 
 landing_file_ingest = dg.define_asset_job(
     "landing_file_ingest",

@@ -1,7 +1,5 @@
 """The daily close: 15:30 Asia/Ho_Chi_Minh, after every session (UPCoM's included) has ended."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from vn_pipeline.defs.automation.jobs import market_daily_close

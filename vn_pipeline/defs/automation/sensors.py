@@ -1,7 +1,5 @@
 """Starts one ingest run per new vnstock-format intraday file dropped into the landing directory."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 

@@ -4,8 +4,6 @@ Every asset is trading-day partitioned and accepts a multi-day window in one run
 so two years of history is one run, not five hundred.
 """
 
-from __future__ import annotations
-
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -121,9 +119,7 @@ def ohlcv_1m(context: dg.AssetExecutionContext, warehouse: WarehouseResource) ->
     return dg.MaterializeResult(metadata=_summary(bars, start, end))
 
 
-@dg.asset(
-    key=["market", "ohlcv_1d"], deps=[raw_ticks, daily_bars, listings], kinds={"timescaledb", "python"}, **COMMON
-)
+@dg.asset(key=["market", "ohlcv_1d"], deps=[raw_ticks, daily_bars, listings], kinds={"timescaledb", "python"}, **COMMON)
 def ohlcv_1d(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Daily bars: built from ticks where the day has them (with VWAP, aggressor volumes, ATO and ATC prices),
     from the vendor's daily bar otherwise; `source` says which. Listed symbols without either are recorded

@@ -1,7 +1,5 @@
 """Asset checks on market data, each named after the rule it tests, with the offending rows in its metadata."""
 
-from __future__ import annotations
-
 import dagster as dg
 import pandas as pd
 
@@ -102,9 +100,7 @@ def listed_symbols_complete(
         warehouse.read_partition("market.ohlcv_1d", start, end),
         warehouse.read_partition("market.untraded", start, end),
     )
-    return dg.AssetCheckResult(
-        passed=missing.empty, metadata={"missing": len(missing), "sample": _sample(missing)}
-    )
+    return dg.AssetCheckResult(passed=missing.empty, metadata={"missing": len(missing), "sample": _sample(missing)})
 
 
 CHECKS = [

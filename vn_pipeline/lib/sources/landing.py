@@ -31,9 +31,7 @@ def peek_trading_date(path: Path) -> date:
         reader = csv.DictReader(handle)
         row = next(reader, None)
     if row is None or not row.get("trading_date"):
-        raise ValueError(
-            f"{path}: line 2: no data row with a trading_date (vnstock intraday format expected)"
-        )
+        raise ValueError(f"{path}: line 2: no data row with a trading_date (vnstock intraday format expected)")
     return datetime.strptime(row["trading_date"], "%d/%m/%Y").date()
 
 

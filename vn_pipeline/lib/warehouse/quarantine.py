@@ -7,24 +7,17 @@ from datetime import date
 import pandas as pd
 import psycopg
 
-QUARANTINE_COLUMNS = ["trading_date", "source_table", "symbol", "rule", "detail", "row_data"]
+from vn_pipeline.lib.warehouse.writes import write_quarantine
 
 
 def replace_quarantine(conn: psycopg.Connection, source_table: str, rows: pd.DataFrame, start: date, end: date) -> int:
     """Replace the quarantined rows of ``source_table`` for [start, end], so a re-run never duplicates them."""
-    with conn.transaction(), conn.cursor() as cur:
-        cur.execute(
+    with conn.transaction():
+        conn.execute(
             "DELETE FROM market.quarantine WHERE source_table = %s AND trading_date BETWEEN %s AND %s",
             (source_table, start, end),
         )
-        if rows.empty:
-            return 0
-        with cur.copy(
-            "COPY market.quarantine (trading_date, source_table, symbol, rule, detail, row_data) FROM STDIN"
-        ) as copy:
-            for row in rows[QUARANTINE_COLUMNS].itertuples(index=False, name=None):
-                copy.write_row(row)
-    return len(rows)
+        return write_quarantine(conn, rows.to_dict("records"))
 
 
 def read_quarantine(conn: psycopg.Connection, source_table: str, start: date, end: date) -> pd.DataFrame:

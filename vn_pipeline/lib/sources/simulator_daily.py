@@ -1,0 +1,297 @@
+"""Daily path of the simulated market: references, bands, OHLC, volume, value, dividends, foreign flows.
+
+Point-in-time by construction: day D's random draws come from a generator seeded by (seed, D.toordinal())
+and its state only from days < D, so extending the path later never changes earlier days. Draws are always
+made at the width of the "full" universe and sliced, so every universe / n_symbols cap is an exact prefix of
+the full market (VN30 prices are the same whichever universe you ask for).
+
+Value design (see simulator_intraday): the daily bar fixes O/H/L/C, volume V (lots) and value = lot * S with
+S = V*L + tick(L)*k, i.e. value is chosen here, cheaply, on the lattice that tick-level trades can reach
+exactly; ticks() then constructs trades that hit it to the VND.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from vn_pipeline.lib.market.calendar import CALENDAR_END, trading_days
+from vn_pipeline.lib.market.exchanges import board_lot, exchange_codes, price_limits_array
+from vn_pipeline.lib.sources.universe import SECTORS
+
+STREAM_PARAMS = 0  # per-symbol parameters (volatility, foreign share, ...)
+STREAM_DAILY = 1
+STREAM_TICKS = 2  # used by simulator_intraday
+
+DIVIDEND_PROB = 1 / 500  # ~1 stock dividend per symbol every two years
+DIVIDEND_RATIOS = np.array([0.10, 0.15, 0.20, 0.25, 0.30, 0.50])
+MIN_LOTS_RANGE_DAY = 40  # below this a day trades at one price (a couple of prints, no range)
+GARCH_ALPHA, GARCH_BETA = 0.08, 0.90  # volatility clustering; persistence 0.98
+VOL_MARKET, VOL_SECTOR = 0.011, 0.007
+VOL_IDIO = {"HOSE": 0.019, "HNX": 0.028, "UPCOM": 0.040}
+FOREIGN_SHARE = {"HOSE": 0.04, "HNX": 0.015, "UPCOM": 0.005}
+
+
+# Stock tick table by exchange code (HOSE, HNX, UPCOM) x price region (<10k, <50k, >=50k), the same rule as
+# market.exchanges.tick_sizes; duplicated as integer-code arithmetic because the daily loop calls it ~10 times
+# per day and the string-based public functions dominate the run time otherwise. Tests check the output
+# against market.exchanges.
+_TICKS = np.array([[10, 50, 100], [100, 100, 100], [100, 100, 100]], dtype=np.int64)
+
+
+def tick_of(codes: np.ndarray, price: np.ndarray) -> np.ndarray:
+    region = (price >= 10_000).astype(np.int64) + (price >= 50_000)
+    return _TICKS[codes, region]
+
+
+def round_nearest_tick(codes: np.ndarray, price: np.ndarray) -> np.ndarray:
+    """Nearest on-grid price (ties up), at least one tick. `codes` are exchange codes."""
+    lo = np.maximum(np.floor(price), 1).astype(np.int64)
+    down = lo - lo % tick_of(codes, lo)
+    hi = np.maximum(np.ceil(price), 1).astype(np.int64)
+    up = hi + (-hi) % tick_of(codes, hi)
+    out = np.where(price - down < up - price, down, up)
+    return np.maximum(out, _TICKS[codes, 0])
+
+
+@dataclass
+class DayRecord:
+    """One trading day at the simulated width. Prices int32 VND, volumes int32 shares, value int64 VND."""
+
+    day: dt.date
+    listed: np.ndarray
+    first_day: np.ndarray
+    traded: np.ndarray
+    reference: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    value: np.ndarray
+    lot: np.ndarray
+    f_buy: np.ndarray
+    f_sell: np.ndarray
+    f_buy_px: np.ndarray
+    f_sell_px: np.ndarray
+    room: np.ndarray
+    dividends: list[tuple[int, float, int, int]] = field(default_factory=list)  # (col, ratio, before, after)
+
+
+class DailyPath:
+    """Generates and caches the daily path from genesis forward, extending on demand."""
+
+    def __init__(self, params: pd.DataFrame, width: int, seed: int, genesis: dt.date) -> None:
+        self.seed = seed
+        self.full_width = len(params)
+        self.n = width
+        p = params.iloc[:width]
+        self.symbols = p["symbol"].to_numpy(dtype=object)
+        self.exchange = p["exchange"].to_numpy(dtype=object)
+        self.codes = exchange_codes(self.exchange).astype(np.int64)
+        self.sector_idx = np.array([SECTORS.index(s) for s in p["sector"]], dtype=np.int64)
+        self.days = trading_days(genesis, CALENDAR_END)
+        if not self.days:
+            raise ValueError(f"no trading days between genesis {genesis} and {CALENDAR_END}")
+        self.day_index = {d: i for i, d in enumerate(self.days)}
+        self.records: list[DayRecord] = []
+        self._init_state(p, genesis)
+
+    # ----------------------------------------------------------------------------------------- setup
+
+    def _init_state(self, p: pd.DataFrame, genesis: dt.date) -> None:
+        n, nf = self.n, self.full_width
+        rng = np.random.default_rng([self.seed, STREAM_PARAMS])
+        vol_mult = np.exp(rng.normal(0.0, 0.25, nf))[:n]
+        fshare_noise = np.exp(rng.normal(0.0, 0.5, nf))[:n]
+        hold_u = rng.random(nf)[:n]
+        full_room = (rng.random(nf) < 0.15)[:n]
+        drift = rng.normal(0.0, 0.0003, nf)[:n]
+        ex = self.exchange
+        self.sigma = np.array([VOL_IDIO[e] for e in ex]) * vol_mult
+        # Large caps are less volatile: VN30 (first 30 rows) get 70% of the exchange's idiosyncratic vol.
+        self.sigma[: min(n, 30)] *= 0.7
+        self.drift = drift
+        self.jump_prob = np.where(np.arange(n) < 30, 0.01, 0.03)
+        self.beta = p["beta"].to_numpy(dtype=float)
+        self.adv = p["adv_shares"].to_numpy(dtype=float)
+        self.fshare = np.array([FOREIGN_SHARE[e] for e in ex]) * fshare_noise
+        self.fshare[: min(n, 30)] = 0.12 * fshare_noise[: min(n, 30)]
+        # Liquid names trade every day; illiquid (mostly UPCoM) ones skip days.
+        adv_lots = self.adv / 100
+        self.p_no_trade = np.where(adv_lots > 2_000, 0.0, 1.0 / (1.0 + adv_lots / 15.0))
+        # Listing: names listed on or before genesis trade from day 0 with a normal band; later listings
+        # start on their first trading day on/after listed_on with the first-day band.
+        listed_on = p["listed_on"].to_numpy()
+        self.new_listing = np.array([d > genesis for d in listed_on])
+        first_idx = np.searchsorted(np.array(self.days, dtype="datetime64[D]"), listed_on.astype("datetime64[D]"))
+        self.first_idx = np.where(self.new_listing, first_idx, 0)
+        self.ipo_price = p["price"].to_numpy(dtype=np.int64)
+        # State carried from day to day.
+        self.ref = self.ipo_price.copy()
+        self.h_idio = self.sigma**2
+        self.h_mkt = VOL_MARKET**2
+        self.h_sec = np.full(len(SECTORS), VOL_SECTOR**2)
+        self.carry = np.zeros(n)
+        self.shares = p["shares_outstanding"].to_numpy(dtype=np.int64).copy()
+        self.cap_pct = p["foreign_cap_pct"].to_numpy(dtype=float)
+        cap = self._cap()
+        hold = np.where(full_room, cap, cap * (0.3 + 0.7 * hold_u)).astype(np.int64)
+        self.hold = hold - hold % 100
+
+    def _cap(self) -> np.ndarray:
+        return np.floor(self.cap_pct / 100.0 * self.shares).astype(np.int64)
+
+    # ---------------------------------------------------------------------------------------- access
+
+    def index_of(self, day: dt.date) -> int:
+        if day not in self.day_index:
+            raise ValueError(f"{day} is not a simulated trading day")
+        return self.day_index[day]
+
+    def window(self, start: dt.date, end: dt.date) -> list[DayRecord]:
+        """Records for trading days in [start, end]; raises ValueError outside [genesis, calendar end]."""
+        if end < start:
+            raise ValueError(f"end {end} is before start {start}")
+        if start < self.days[0]:
+            raise ValueError(f"start {start} is before the simulator genesis {self.days[0]}")
+        if end > CALENDAR_END:
+            raise ValueError(f"end {end} is beyond the trading calendar ({CALENDAR_END})")
+        days = [d for d in self.days if start <= d <= end]
+        if not days:
+            return []
+        self.extend_to(self.day_index[days[-1]])
+        return self.records[self.day_index[days[0]] : self.day_index[days[-1]] + 1]
+
+    def extend_to(self, t: int) -> None:
+        while len(self.records) <= t:
+            self.records.append(self._step(len(self.records)))
+
+    # ------------------------------------------------------------------------------------------ step
+
+    def _step(self, t: int) -> DayRecord:
+        day = self.days[t]
+        n, nf, ex, cx = self.n, self.full_width, self.exchange, self.codes
+        rng = np.random.default_rng([self.seed, STREAM_DAILY, day.toordinal()])
+        # Fixed draw order and full width: day D's numbers depend only on (seed, D).
+        zm = rng.standard_normal()
+        zs = rng.standard_normal(len(SECTORS))
+        zi = (rng.standard_t(3, nf) / np.sqrt(3.0))[:n]  # unit-variance fat tails -> limit days
+        u = rng.random((8, nf))[:, :n]
+        g = rng.standard_normal((9, nf))[:, :n]
+
+        listed = self.first_idx <= t
+        first = listed & self.new_listing & (self.first_idx == t)
+        ref = np.where(first, self.ipo_price, self.ref)
+
+        # Stock dividends: reference adjusted on the ex-date, prices continue from the adjusted level.
+        div = listed & ~first & (u[0] < DIVIDEND_PROB)
+        dividends: list[tuple[int, float, int, int]] = []
+        if div.any():
+            cols = np.flatnonzero(div)
+            ratio = DIVIDEND_RATIOS[(u[1, cols] * len(DIVIDEND_RATIOS)).astype(np.int64)]
+            after = round_nearest_tick(cx[cols], ref[cols] / (1.0 + ratio))
+            for c, r, b, a in zip(cols, ratio, ref[cols], after, strict=True):
+                dividends.append((int(c), float(r), int(b), int(a)))
+            ref[cols] = after
+            extra = np.round(self.shares[cols] * ratio).astype(np.int64)
+            self.hold[cols] = self.hold[cols] + np.round(self.hold[cols] * ratio).astype(np.int64)
+            self.shares[cols] += extra
+        floor, ceil = price_limits_array(ex, ref, first)
+
+        # Returns: market + sector + idiosyncratic, each GARCH(1,1); carry = unfilled move after a lock.
+        var = self.h_idio + self.beta**2 * self.h_mkt + self.h_sec[self.sector_idx]
+        e_m = np.sqrt(self.h_mkt) * zm
+        e_s = np.sqrt(self.h_sec) * zs
+        e_i = np.sqrt(self.h_idio) * zi
+        w = 1.0 - GARCH_ALPHA - GARCH_BETA
+        self.h_mkt = w * VOL_MARKET**2 + GARCH_ALPHA * e_m**2 + GARCH_BETA * self.h_mkt
+        self.h_sec = w * VOL_SECTOR**2 + GARCH_ALPHA * e_s**2 + GARCH_BETA * self.h_sec
+        self.h_idio = w * self.sigma**2 + GARCH_ALPHA * e_i**2 + GARCH_BETA * self.h_idio
+        # News jumps give the fat tails that put stocks on their limits (~1-4% of days, as in VN_MARKET.md);
+        # the variance term offsets volatility drag so prices neither melt away nor explode over years.
+        jump = np.where(u[7] < self.jump_prob, 0.10 * g[8], 0.0)
+        r = self.drift + 0.5 * var + self.beta * e_m + e_s[self.sector_idx] + e_i + jump + self.carry
+        r = np.where(first, 0.08 + 0.12 * g[0], r)  # listing-day pop, inside the wide first-day band
+        target = ref * np.exp(r)
+        close = np.clip(round_nearest_tick(cx, target), floor, ceil)
+        at_limit = (target >= ceil) | (target <= floor)
+        excess = np.log(target / close)
+        self.carry = np.where(at_limit, np.clip(0.5 * excess, -0.1, 0.1), 0.0)
+        # A big overshoot locks the stock at the limit all day (one price, thin trading).
+        locked = at_limit & (np.abs(excess) > 0.01) & (u[2] < 0.7)
+
+        sig = np.sqrt(self.h_idio + self.h_mkt)
+        opn = np.clip(round_nearest_tick(cx, ref * np.exp(0.3 * r + 0.4 * sig * g[1])), floor, ceil)
+        hi = np.maximum(opn, close) * np.exp(0.6 * sig * np.abs(g[2]))
+        lo = np.minimum(opn, close) * np.exp(-0.6 * sig * np.abs(g[3]))
+        high = np.clip(round_nearest_tick(cx, hi), np.maximum(opn, close), ceil)
+        low = np.clip(round_nearest_tick(cx, lo), floor, np.minimum(opn, close))
+
+        activity = np.exp(0.5 * (np.sqrt(self.h_mkt) / VOL_MARKET - 1.0))
+        # Volume rises with the realized move (not the unfilled part of a locked day) and market stress.
+        moved = np.minimum(np.abs(np.log(close / ref)) / sig, 3.0)
+        shares = self.adv * activity * np.exp(0.5 * moved - 0.25 + 0.45 * g[4])
+        shares = np.where(locked, shares * (0.03 + 0.12 * u[3]), shares)
+        shares = np.where(first, shares * 4.0, shares)
+        lot = np.array([board_lot(e, day) for e in ("HOSE", "HNX", "UPCOM")], dtype=np.int64)[cx]
+        lots = np.minimum(np.round(shares / lot), 2e9 / lot).astype(np.int64)
+        traded = listed & (lots >= 1) & ((u[4] >= self.p_no_trade) | first)
+        single = locked | (lots < MIN_LOTS_RANGE_DAY)
+        opn = np.where(single, close, opn)
+        high = np.where(single, close, high)
+        low = np.where(single, close, low)
+
+        # Value on the lattice ticks can hit exactly: S = V*L + tick(L)*k, VWAP kept inside the range.
+        rng_px = (high - low).astype(float)
+        vw = (opn + high + low + close) / 4.0 + 0.12 * rng_px * g[5]
+        vw = np.clip(vw, low + 0.25 * rng_px, high - 0.25 * rng_px)
+        t_low = tick_of(cx, low)
+        s_lots = lots * low + t_low * np.round(lots * (vw - low) / t_low).astype(np.int64)
+        value = np.where(traded, s_lots * lot, 0)
+        vwap = np.where(traded, s_lots / np.maximum(lots, 1), ref)
+
+        # Foreign flows in board lots; room never negative nor above the cap.
+        cap = self._cap()
+        f_buy = np.floor(lots * self.fshare * np.exp(0.6 * g[6]) * 2 * u[5]).astype(np.int64)
+        f_sell = np.floor(lots * self.fshare * np.exp(0.6 * g[7]) * 2 * u[6]).astype(np.int64)
+        f_buy = np.where(traded, np.minimum(f_buy, lots), 0) * lot
+        f_sell = np.where(traded, np.minimum(f_sell, lots), 0) * lot
+        f_sell = np.minimum(f_sell, self.hold - self.hold % lot)
+        room_before = np.maximum(cap - self.hold, 0)
+        f_buy = np.minimum(f_buy, room_before + f_sell - (room_before + f_sell) % lot)
+        self.hold = self.hold + f_buy - f_sell
+        room = np.maximum(cap - self.hold, 0)
+        f_buy_px = np.clip(round_nearest_tick(cx, vwap + 0.25 * rng_px * g[6]), low, high)
+        f_sell_px = np.clip(round_nearest_tick(cx, vwap + 0.25 * rng_px * g[7]), low, high)
+
+        # Next reference: previous close (HOSE/HNX), previous VWAP on the grid (UPCoM); unchanged if no trade.
+        next_ref = np.where(cx == 2, round_nearest_tick(cx, vwap), close)
+        self.ref = np.where(traded, next_ref, ref)
+        self.carry = np.where(traded, self.carry, 0.0)
+
+        i32 = np.int32
+        zero = np.zeros(n, dtype=i32)
+        return DayRecord(
+            day=day,
+            listed=listed,
+            first_day=first,
+            traded=traded,
+            reference=ref.astype(i32),
+            open=np.where(traded, opn, zero).astype(i32),
+            high=np.where(traded, high, zero).astype(i32),
+            low=np.where(traded, low, zero).astype(i32),
+            close=np.where(traded, close, zero).astype(i32),
+            volume=np.where(traded, lots * lot, 0).astype(np.int64),
+            value=value.astype(np.int64),
+            lot=lot.astype(i32),
+            f_buy=f_buy.astype(np.int64),
+            f_sell=f_sell.astype(np.int64),
+            f_buy_px=np.where(traded, f_buy_px, zero).astype(i32),
+            f_sell_px=np.where(traded, f_sell_px, zero).astype(i32),
+            room=room.astype(np.int64),
+            dividends=dividends,
+        )

@@ -1,0 +1,152 @@
+"""The market-data graph on a real Dagster instance and the real embedded PostgreSQL, end to end."""
+
+import shutil
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import psycopg
+import pytest
+
+from vn_pipeline.definitions import defs
+from vn_pipeline.defs.automation.schedules import daily_close_schedule
+from vn_pipeline.defs.automation.sensors import landing_file_sensor
+from vn_pipeline.defs.resources import MarketSourceResource, WarehouseResource
+from vn_pipeline.lib.market.sessions import VN_TZ
+from vn_pipeline.lib.sources.simulator import MarketSimulator, SimulatorConfig
+from vn_pipeline.runner import run_window
+
+REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "vn_real" / "vnstock_vci"
+FIRST, LAST = date(2025, 6, 2), date(2025, 6, 4)  # a window the other tests in this session leave alone
+N_SYMBOLS = 4
+
+
+@pytest.fixture(scope="module")
+def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dg.DagsterInstance]:
+    with dg.DagsterInstance.local_temp(str(tmp_path_factory.mktemp("dagster_home"))) as local:
+        yield local
+
+
+def _resources(warehouse_url: str, **source: object) -> dict[str, object]:
+    return {
+        "warehouse": WarehouseResource(database_url=warehouse_url),
+        "market_source": MarketSourceResource(n_symbols=N_SYMBOLS, **source),
+    }
+
+
+def _table(url: str, query: str, *params: object) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+def _snapshot(url: str) -> dict[str, list[tuple]]:
+    tables = ["listings", "daily_bars", "raw_ticks", "ohlcv_1m", "ohlcv_1d", "foreign_flows", "untraded"]
+    return {
+        t: _table(url, f"SELECT * FROM market.{t} WHERE trading_date BETWEEN %s AND %s ORDER BY 1, 2, 3", FIRST, LAST)
+        for t in tables
+    }
+
+
+def test_window_materializes_every_table_and_passes_every_check(warehouse_url, instance):
+    resources = _resources(warehouse_url, intraday_since=LAST.isoformat())
+    outcome = run_window(defs, "market_daily_close", FIRST, LAST, instance, resources=resources)
+    assert outcome.success
+    assert not outcome.checks_failed
+    assert len(outcome.checks_passed) == 5
+
+    sources = dict(_table(warehouse_url, "SELECT trading_date, min(source) FROM market.ohlcv_1d"
+                          " WHERE trading_date BETWEEN %s AND %s GROUP BY 1", FIRST, LAST))  # fmt: skip
+    assert sources == {FIRST: "daily_bars", date(2025, 6, 3): "daily_bars", LAST: "ticks"}
+
+    expected = MarketSimulator(SimulatorConfig(n_symbols=N_SYMBOLS)).ticks(LAST)
+    stored = _table(
+        warehouse_url, "SELECT count(*), sum(volume)::bigint FROM market.raw_ticks WHERE trading_date = %s", LAST
+    )
+    assert stored == [(len(expected), int(expected["volume"].sum()))]
+    # the tick-built daily bar of the last day equals the vendor bar the simulator publishes for it
+    bars = _table(warehouse_url, "SELECT o.symbol, o.close, o.volume, d.close, d.volume FROM market.ohlcv_1d o"
+                  " JOIN market.daily_bars d USING (trading_date, symbol) WHERE trading_date = %s", LAST)  # fmt: skip
+    assert len(bars) == N_SYMBOLS
+    assert all(close == vclose and volume == vvolume for _, close, volume, vclose, vvolume in bars)
+
+    materialized = instance.get_latest_materialization_event(dg.AssetKey(["market", "raw_ticks"]))
+    assert materialized is not None
+
+
+def test_rerunning_a_window_gives_identical_tables(warehouse_url, instance):
+    resources = _resources(warehouse_url, intraday_since=LAST.isoformat())
+    before = _snapshot(warehouse_url)
+    assert before["raw_ticks"], "runs after the first test's window"
+    assert run_window(defs, "market_daily_close", FIRST, LAST, instance, resources=resources).success
+    assert _snapshot(warehouse_url) == before
+
+
+def test_schedule_runs_trading_days_and_skips_holidays():
+    trading = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 2, 24, 15, 30, tzinfo=VN_TZ))
+    request = daily_close_schedule(trading)
+    assert isinstance(request, dg.RunRequest) and request.partition_key == "2026-02-24"
+
+    tet = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 2, 17, 15, 30, tzinfo=VN_TZ))
+    skipped = daily_close_schedule(tet)
+    assert isinstance(skipped, dg.SkipReason) and "2026-02-17" in skipped.skip_message
+
+
+def _evaluate(sensor_cursor: str | None, landing: Path, instance: dg.DagsterInstance):
+    context = dg.build_sensor_context(
+        instance=instance,
+        cursor=sensor_cursor,
+        resources={"market_source": MarketSourceResource(landing_dir=str(landing))},
+    )
+    return landing_file_sensor(context), context
+
+
+def test_sensor_one_run_per_new_file_and_cursor_survives(tmp_path, instance):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    for symbol in ("ANV", "FRT"):
+        shutil.copy(REAL / "intraday" / f"{symbol}.csv", landing)
+    result, _ = _evaluate(None, landing, instance)
+    assert sorted(r.tags["vn_pipeline/landing_file"].rsplit("/", 1)[1] for r in result.run_requests) == [
+        "ANV.csv", "FRT.csv",
+    ]  # fmt: skip
+    cursor = result.cursor
+
+    again, _ = _evaluate(cursor, landing, instance)  # a restarted daemon reads the stored cursor
+    assert isinstance(again, dg.SkipReason)
+
+    shutil.copy(REAL / "intraday" / "GEG.csv", landing)  # same trading day as FRT (2026-02-24)
+    third, _ = _evaluate(cursor, landing, instance)
+    (request,) = third.run_requests
+    assert request.partition_key == "2026-02-24"
+    files = request.run_config["ops"]["market__raw_ticks"]["config"]["landing_files"]
+    assert sorted(Path(f).name for f in files) == ["FRT.csv", "GEG.csv"]  # the day is rebuilt whole
+
+
+def test_landing_run_loads_real_ticks_and_quarantines_a_bad_row(tmp_path, warehouse_url, instance):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    shutil.copy(REAL / "intraday" / "GEG.csv", landing)
+    lines = (REAL / "intraday" / "FRT.csv").read_text(encoding="utf-8-sig").splitlines()
+    fields = lines[5].split(",")
+    fields[1] = str(float(fields[1]) + 0.013)  # off every tick grid
+    lines[5] = ",".join(fields)
+    (landing / "FRT.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    result, _ = _evaluate(None, landing, instance)
+    request = result.run_requests[0]
+    job = defs.resolve_job_def("landing_file_ingest")
+    run = job.execute_in_process(
+        run_config=request.run_config, instance=instance, partition_key=request.partition_key,
+        resources=_resources(warehouse_url), raise_on_error=False,
+    )  # fmt: skip
+    assert run.success
+    day = date(2026, 2, 24)
+    quarantined = _table(warehouse_url, "SELECT symbol, rule FROM market.quarantine WHERE trading_date = %s", day)
+    assert quarantined == [("FRT", "price_on_tick_grid")]
+    ticks = dict(_table(warehouse_url, "SELECT symbol, count(*) FROM market.raw_ticks WHERE trading_date = %s"
+                        " GROUP BY 1", day))  # fmt: skip
+    assert ticks == {"FRT": len(lines) - 2, "GEG": len(pd.read_csv(REAL / "intraday" / "GEG.csv"))}
+    checks = {e.check_name: e.passed for e in run.get_asset_check_evaluations()}
+    assert checks["raw_ticks_obey_market_rules"] is True  # one bad row in ~2,000 is under the 1% limit
