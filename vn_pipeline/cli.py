@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 from datetime import date
 from pathlib import Path
 
@@ -101,6 +102,8 @@ def db_url(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Dagster flags beta/preview parameters we use on purpose (single-run backfills, partitioned checks).
+    warnings.filterwarnings("ignore", message=".*(currently in beta|currently in preview).*")
     parser = argparse.ArgumentParser(prog="vn-pipeline", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
@@ -15,10 +16,13 @@ from vn_pipeline.lib.paths import state_dir
 
 def dagster_home() -> str:
     """``DAGSTER_HOME`` when set, else ``<state dir>/dagster`` (SQLite run and event storage)."""
-    home = os.environ.get("DAGSTER_HOME") or str(state_dir() / "dagster")
-    os.makedirs(home, exist_ok=True)
-    os.environ["DAGSTER_HOME"] = home
-    return home
+    home = Path(os.environ.get("DAGSTER_HOME") or state_dir() / "dagster")
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():  # SQLite storage in this folder is Dagster's default; only telemetry is switched off
+        config.write_text("telemetry:\n  enabled: false\n")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return str(home)
 
 
 @dataclass

@@ -70,8 +70,8 @@ def minute_bars(ticks: pd.DataFrame) -> pd.DataFrame:
     minute = ticks["ts"].dt.floor("min")
     bucket = minute.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[m]").astype(np.int64)
     bars, order, starts = _aggregate(ticks, bucket)
-    bars.insert(0, "ts", minute.iloc[order[starts]].to_numpy())
-    bars["ts"] = bars["ts"].dt.tz_convert(ticks["ts"].dt.tz)
+    # keep the tz-aware Series: .to_numpy() would box every timestamp into a Python object
+    bars.insert(0, "ts", minute.iloc[order[starts]].reset_index(drop=True))
     return bars[BAR_1M_COLUMNS]
 
 

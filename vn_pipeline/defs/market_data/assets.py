@@ -32,9 +32,14 @@ def window(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) ->
     return time_window.start.date(), (time_window.end - timedelta(days=1)).date()
 
 
-def _summary(frame: pd.DataFrame, start: date, end: date, **extra: object) -> dict[str, object]:
+def _materialized(
+    context: dg.AssetExecutionContext, frame: pd.DataFrame, start: date, end: date, **extra: object
+) -> dg.MaterializeResult:
+    """Log what was written (the demo's progress) and return it as the materialization's metadata."""
     symbols = frame["symbol"].nunique() if len(frame) else 0
-    return {"rows": len(frame), "symbols": symbols, "window": f"{start} → {end}", **extra}
+    metadata = {"rows": len(frame), "symbols": symbols, "window": f"{start} → {end}", **extra}
+    context.log.info(f"{context.asset_key.to_user_string()}: {len(frame):,} rows, {symbols} symbols, {start} → {end}")
+    return dg.MaterializeResult(metadata=metadata)
 
 
 class SourceConfig(dg.Config):
@@ -59,7 +64,7 @@ def listings(
     else:
         frame = market_source.simulator().listings(start, end)
     warehouse.write_partition("market.listings", frame, start, end)
-    return dg.MaterializeResult(metadata=_summary(frame, start, end))
+    return _materialized(context, frame, start, end)
 
 
 @dg.asset(key=["market", "daily_bars"], kinds={"timescaledb", "python"}, **COMMON)
@@ -71,7 +76,7 @@ def daily_bars(
     start, end = window(context)
     frame = market_source.simulator().daily_bars(start, end)
     warehouse.write_partition("market.daily_bars", frame, start, end)
-    return dg.MaterializeResult(metadata=_summary(frame, start, end))
+    return _materialized(context, frame, start, end)
 
 
 def _source_ticks(
@@ -97,15 +102,14 @@ def raw_ticks(
     start, end = window(context)
     ticks = _source_ticks(market_source, config, start, end)
     if ticks is None:
-        warehouse.write_partition("market.raw_ticks", pd.DataFrame(columns=["trading_date"]), start, end)
-        return dg.MaterializeResult(metadata=_summary(pd.DataFrame(), start, end, quarantined=0))
+        no_rows = pd.DataFrame(columns=["trading_date"])
+        warehouse.write_partition("market.raw_ticks", no_rows, start, end, quarantine=no_rows)
+        return _materialized(context, pd.DataFrame(), start, end, quarantined=0)
     day_listings = warehouse.read_partition("market.listings", start, end)
     checked = validate_ticks(ticks, day_listings, source="market.raw_ticks batch")
     warehouse.write_partition("market.raw_ticks", checked.good, start, end, quarantine=checked.quarantined)
-    return dg.MaterializeResult(
-        metadata=_summary(
-            checked.good, start, end, quarantined=len(checked.quarantined), by_rule=checked.counts_by_rule()
-        )
+    return _materialized(
+        context, checked.good, start, end, quarantined=len(checked.quarantined), by_rule=checked.counts_by_rule()
     )
 
 
@@ -116,7 +120,7 @@ def ohlcv_1m(context: dg.AssetExecutionContext, warehouse: WarehouseResource) ->
     start, end = window(context)
     bars = minute_bars(warehouse.read_partition("market.raw_ticks", start, end))
     warehouse.write_partition("market.ohlcv_1m", bars, start, end)
-    return dg.MaterializeResult(metadata=_summary(bars, start, end))
+    return _materialized(context, bars, start, end)
 
 
 @dg.asset(key=["market", "ohlcv_1d"], deps=[raw_ticks, daily_bars, listings], kinds={"timescaledb", "python"}, **COMMON)
@@ -134,7 +138,7 @@ def ohlcv_1d(context: dg.AssetExecutionContext, warehouse: WarehouseResource) ->
     warehouse.write_partition("market.ohlcv_1d", bars, start, end)
     warehouse.write_partition("market.untraded", untraded, start, end)
     by_source = bars["source"].value_counts().to_dict() if len(bars) else {}
-    return dg.MaterializeResult(metadata=_summary(bars, start, end, untraded=len(untraded), by_source=by_source))
+    return _materialized(context, bars, start, end, untraded=len(untraded), by_source=by_source)
 
 
 @dg.asset(key=["market", "foreign_flows"], deps=[listings], kinds={"timescaledb", "python"}, **COMMON)
@@ -146,7 +150,7 @@ def foreign_flows(
     start, end = window(context)
     frame = market_source.simulator().foreign_flows(start, end)
     warehouse.write_partition("market.foreign_flows", frame, start, end)
-    return dg.MaterializeResult(metadata=_summary(frame, start, end))
+    return _materialized(context, frame, start, end)
 
 
 ASSETS = [listings, daily_bars, raw_ticks, ohlcv_1m, ohlcv_1d, foreign_flows]
