@@ -18,8 +18,11 @@ import psycopg
 from vn_pipeline.lib import warehouse
 from vn_pipeline.lib.market.calendar import last_trading_day_on_or_before, previous_trading_day
 from vn_pipeline.lib.paths import state_dir
+from vn_pipeline.lib.sources.landing import scan_landing_dir
 from vn_pipeline.lib.sources.simulator import MarketSimulator, SimulatorConfig
 from vn_pipeline.lib.warehouse.quarantine import replace_quarantine
+
+SOURCE_KINDS = ("simulator", "vnstock_files")
 
 
 @cache
@@ -74,10 +77,18 @@ class MarketSourceResource(dg.ConfigurableResource):
     intraday_since: str | None = None
     landing_dir: str = ""
 
-    def simulator(self) -> MarketSimulator:
-        if self.kind != "simulator":
-            raise ValueError(f"market_source.kind={self.kind!r} has no simulator; listings come from files")
-        return _simulator(self.seed, self.universe, self.n_symbols)
+    def simulator(self) -> MarketSimulator | None:
+        """The simulator, or None when the data comes from vendor files in the landing directory."""
+        if self.kind not in SOURCE_KINDS:
+            raise ValueError(f"market_source.kind={self.kind!r}: expected one of {SOURCE_KINDS}")
+        return _simulator(self.seed, self.universe, self.n_symbols) if self.kind == "simulator" else None
+
+    def landing_files_between(self, start: date, end: date) -> list[Path]:
+        """Landed vendor files whose session falls in [start, end] (only for kind='vnstock_files')."""
+        if self.kind != "vnstock_files" or not self.landing_path().is_dir():
+            return []
+        files, _ = scan_landing_dir(self.landing_path())
+        return [f.path for f in files if start <= f.trading_date <= end]
 
     def landing_path(self) -> Path:
         return Path(self.landing_dir) if self.landing_dir else state_dir() / "landing"

@@ -150,3 +150,25 @@ def test_landing_run_loads_real_ticks_and_quarantines_a_bad_row(tmp_path, wareho
     assert ticks == {"FRT": len(lines) - 2, "GEG": len(pd.read_csv(REAL / "intraday" / "GEG.csv"))}
     checks = {e.check_name: e.passed for e in run.get_asset_check_evaluations()}
     assert checks["raw_ticks_obey_market_rules"] is True  # one bad row in ~2,000 is under the 1% limit
+
+
+def test_daily_job_reads_the_landing_directory_when_the_source_is_vendor_files(tmp_path, warehouse_url, instance):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    for symbol in ("DGW", "HHS", "DST"):  # sessions of 2026-02-13
+        shutil.copy(REAL / "intraday" / f"{symbol}.csv", landing)
+    day = date(2026, 2, 13)
+    resources = {
+        "warehouse": WarehouseResource(database_url=warehouse_url),
+        "market_source": MarketSourceResource(kind="vnstock_files", landing_dir=str(landing)),
+    }
+    outcome = run_window(defs, "market_daily_close", day, day, instance, resources=resources)
+    assert outcome.success and not outcome.checks_failed
+    closes = dict(_table(warehouse_url, "SELECT symbol, close FROM market.ohlcv_1d WHERE trading_date = %s", day))
+    last_prices = {
+        s: round(pd.read_csv(REAL / "intraday" / f"{s}.csv", encoding="utf-8-sig")["price"].iloc[-1] * 1000)
+        for s in ("DGW", "HHS", "DST")
+    }
+    assert closes == last_prices
+    listed = _table(warehouse_url, "SELECT symbol, exchange FROM market.listings WHERE trading_date = %s ORDER BY 1", day)
+    assert [s for s, _ in listed] == ["DGW", "DST", "HHS"]

@@ -42,6 +42,11 @@ def _materialized(
     return dg.MaterializeResult(metadata=metadata)
 
 
+def _not_provided(context: dg.AssetExecutionContext, market_source: MarketSourceResource) -> pd.DataFrame:
+    context.log.warning(f"source {market_source.kind!r} provides no {context.asset_key.to_user_string()}")
+    return pd.DataFrame(columns=["trading_date", "symbol"])
+
+
 class SourceConfig(dg.Config):
     """Set by the landing sensor: the vnstock-format intraday files that make up the partition's trading day.
     Empty means the configured market source (the simulator by default)."""
@@ -59,10 +64,10 @@ def listings(
     """Symbols listed each trading day with exchange, sector, reference price and the day's ceiling and floor
     (integer VND, rounded to the tick as the exchange does). Every price check downstream uses these limits."""
     start, end = window(context)
-    if config.landing_files:
-        frame = listings_from_landing_files([Path(p) for p in config.landing_files])
-    else:
-        frame = market_source.simulator().listings(start, end)
+    simulator = market_source.simulator()
+    files = _landing_files(config, market_source, start, end)
+    use_files = files or simulator is None
+    frame = listings_from_landing_files(files) if use_files else simulator.listings(start, end)
     warehouse.write_partition("market.listings", frame, start, end)
     return _materialized(context, frame, start, end)
 
@@ -74,19 +79,27 @@ def daily_bars(
     """Vendor end-of-day bars as delivered (open, high, low, close, volume, value in VND), the only record
     of history days that have no ticks."""
     start, end = window(context)
-    frame = market_source.simulator().daily_bars(start, end)
+    simulator = market_source.simulator()
+    frame = simulator.daily_bars(start, end) if simulator else _not_provided(context, market_source)
     warehouse.write_partition("market.daily_bars", frame, start, end)
     return _materialized(context, frame, start, end)
+
+
+def _landing_files(config: SourceConfig, market_source: MarketSourceResource, start: date, end: date) -> list[Path]:
+    if config.landing_files:
+        return [Path(p) for p in config.landing_files]
+    return market_source.landing_files_between(start, end)
 
 
 def _source_ticks(
     market_source: MarketSourceResource, config: SourceConfig, start: date, end: date
 ) -> pd.DataFrame | None:
-    if config.landing_files:
-        return pd.concat([read_intraday_file(Path(p)).ticks for p in config.landing_files], ignore_index=True)
-    first = max(start, market_source.first_intraday_day())
-    days = calendar_days(first, end) if first <= end else []
+    files = _landing_files(config, market_source, start, end)
+    if files:
+        return pd.concat([read_intraday_file(path).ticks for path in files], ignore_index=True)
     simulator = market_source.simulator()
+    first = max(start, market_source.first_intraday_day())
+    days = calendar_days(first, end) if simulator is not None and first <= end else []
     return pd.concat([simulator.ticks(day) for day in days], ignore_index=True) if days else None
 
 
@@ -148,7 +161,8 @@ def foreign_flows(
     """Daily foreign investor buy and sell volume and value (VND) per symbol, and the remaining foreign room
     in shares."""
     start, end = window(context)
-    frame = market_source.simulator().foreign_flows(start, end)
+    simulator = market_source.simulator()
+    frame = simulator.foreign_flows(start, end) if simulator else _not_provided(context, market_source)
     warehouse.write_partition("market.foreign_flows", frame, start, end)
     return _materialized(context, frame, start, end)
 

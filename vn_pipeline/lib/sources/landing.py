@@ -89,4 +89,6 @@ def listings_from_landing_files(paths: list[Path]) -> pd.DataFrame:
                 "first_day": False,
             }
         )
-    return pd.DataFrame(rows).drop_duplicates(["trading_date", "symbol"], keep="last")
+    columns = ["trading_date", "symbol", "exchange", "instrument_type", "sector", "reference_price",
+               "ceiling_price", "floor_price", "first_day"]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns).drop_duplicates(["trading_date", "symbol"], keep="last")
