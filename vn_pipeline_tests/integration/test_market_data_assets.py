@@ -170,5 +170,5 @@ def test_daily_job_reads_the_landing_directory_when_the_source_is_vendor_files(t
         for s in ("DGW", "HHS", "DST")
     }
     assert closes == last_prices
-    listed = _table(warehouse_url, "SELECT symbol, exchange FROM market.listings WHERE trading_date = %s ORDER BY 1", day)
-    assert [s for s, _ in listed] == ["DGW", "DST", "HHS"]
+    listed = _table(warehouse_url, "SELECT symbol FROM market.listings WHERE trading_date = %s ORDER BY 1", day)
+    assert listed == [("DGW",), ("DST",), ("HHS",)]
