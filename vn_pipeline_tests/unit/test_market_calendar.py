@@ -76,9 +76,7 @@ def test_national_day_has_two_days_since_2021() -> None:
         assert all("National Day" in (holiday_name(d) or "") for d in sept)
 
 
-@pytest.mark.parametrize(
-    "open_day", [D(2025, 2, 3), D(2024, 2, 15), D(2024, 2, 7), D(2019, 1, 2), D(2025, 5, 5)]
-)
+@pytest.mark.parametrize("open_day", [D(2025, 2, 3), D(2024, 2, 15), D(2024, 2, 7), D(2019, 1, 2), D(2025, 5, 5)])
 def test_known_trading_days(open_day: D) -> None:
     assert is_trading_day(open_day)
     assert holiday_name(open_day) is None

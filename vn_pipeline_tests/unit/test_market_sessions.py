@@ -130,9 +130,7 @@ def test_session_codes_matches_scalar() -> None:
         got = session_codes(e, secs)
         expected = [session_of(e, T(s // 3600, s % 3600 // 60, s % 60)) for s in secs]
         assert got.tolist() == expected
-    mixed = session_codes(
-        np.array(["HOSE", "HNX", "UPCOM"]), np.array([9 * 3600 + 60, 14 * 3600 + 50 * 60, 1])
-    )
+    mixed = session_codes(np.array(["HOSE", "HNX", "UPCOM"]), np.array([9 * 3600 + 60, 14 * 3600 + 50 * 60, 1]))
     assert mixed.tolist() == ["ATO", "PLO", None]
 
 
