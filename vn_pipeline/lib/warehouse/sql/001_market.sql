@@ -26,8 +26,10 @@ CREATE TABLE market.raw_ticks (
     side         text,                           -- aggressor: 'B' buy, 'S' sell, NULL for auction prints
     session      text        NOT NULL            -- 'ATO', 'CONT', 'ATC', 'PLO'
 );
-CREATE INDEX raw_ticks_symbol_ts ON market.raw_ticks (symbol, ts);
-CREATE INDEX raw_ticks_trading_date ON market.raw_ticks (trading_date);
+-- Only the partition key is indexed, with BRIN: every pipeline read and rewrite is by trading day, and btrees on
+-- (symbol, ts) and trading_date cut binary-COPY writes from ~0.84 M to ~0.22 M rows/s (bench/warehouse_write.py).
+-- One symbol's day is a scan of that day; under TimescaleDB, compression segmented by symbol gives locality.
+CREATE INDEX raw_ticks_trading_date ON market.raw_ticks USING brin (trading_date);
 
 CREATE TABLE market.ohlcv_1m (
     ts           timestamptz      NOT NULL,      -- bar start
