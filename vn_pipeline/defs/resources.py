@@ -84,8 +84,8 @@ class MarketSourceResource(dg.ConfigurableResource):
         return _simulator(self.seed, self.universe, self.n_symbols) if self.kind == "simulator" else None
 
     def landing_files_between(self, start: date, end: date) -> list[Path]:
-        """Landed vendor files whose session falls in [start, end] (only for kind='vnstock_files')."""
-        if self.kind != "vnstock_files" or not self.landing_path().is_dir():
+        """Landed vendor files whose session falls in [start, end], read when the run starts."""
+        if not self.landing_path().is_dir():
             return []
         files, _ = scan_landing_dir(self.landing_path())
         return [f.path for f in files if start <= f.trading_date <= end]

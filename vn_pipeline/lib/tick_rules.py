@@ -15,17 +15,28 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from vn_pipeline.lib.market.exchanges import on_tick_grid
+from vn_pipeline.lib.market.exchanges import (
+    BOARD_LOT,
+    HOSE_BOARD_LOT_BEFORE_2021,
+    HOSE_BOARD_LOT_CHANGE,
+    on_tick_grid,
+)
 from vn_pipeline.lib.market.sessions import AUCTION_PRINT_GRACE, market_close, market_open
 
 TICK_COLUMNS = ["ts", "trading_date", "symbol", "seq", "price", "volume", "side", "session"]
 SESSIONS = ["ATO", "CONT", "ATC", "PLO"]
-LOT = 100
 
 
 def _seconds_of_day(ts: pd.Series) -> np.ndarray:
     local = ts.dt.tz_convert("Asia/Ho_Chi_Minh")
     return (local.dt.hour * 3600 + local.dt.minute * 60 + local.dt.second).to_numpy()
+
+
+def _in_board_lots(frame: pd.DataFrame) -> pd.Series:
+    """Lots follow the rule in force that day: HOSE traded in lots of 10 before 2021-01-04 (VN_MARKET.md)."""
+    old_hose = (frame["exchange"] == "HOSE") & (frame["trading_date"] < HOSE_BOARD_LOT_CHANGE)
+    lot = np.where(old_hose.to_numpy(), HOSE_BOARD_LOT_BEFORE_2021, BOARD_LOT)
+    return pd.Series(frame["volume"].to_numpy() % lot == 0, index=frame.index)
 
 
 def _on_grid(frame: pd.DataFrame) -> pd.Series:
@@ -73,13 +84,7 @@ RAW_TICKS_SCHEMA = pa.DataFrameSchema(
         "symbol": pa.Column(nullable=False),
         "seq": pa.Column("int64", pa.Check.ge(0, name="seq_non_negative"), coerce=True),
         "price": pa.Column("int64", pa.Check.gt(0, name="price_positive")),
-        "volume": pa.Column(
-            "int64",
-            [
-                pa.Check.gt(0, name="volume_positive"),
-                pa.Check(lambda v: v % LOT == 0, name="volume_in_board_lots"),
-            ],
-        ),
+        "volume": pa.Column("int64", pa.Check.gt(0, name="volume_positive")),
         "side": pa.Column(nullable=True, checks=pa.Check.isin(["B", "S"], name="side_is_B_or_S")),
         "session": pa.Column(checks=pa.Check.isin(SESSIONS, name="known_session")),
         "exchange": pa.Column(
@@ -87,6 +92,7 @@ RAW_TICKS_SCHEMA = pa.DataFrameSchema(
         ),
     },
     checks=[
+        pa.Check(_in_board_lots, name="volume_in_board_lots"),
         pa.Check(_on_grid, name="price_on_tick_grid"),
         pa.Check(_inside_band, name="price_within_band"),
         pa.Check(_in_session, name="timestamp_in_session"),

@@ -120,14 +120,29 @@ def test_sensor_one_run_per_new_file_and_cursor_survives(tmp_path, instance):
     third, _ = _evaluate(cursor, landing, instance)
     (request,) = third.run_requests
     assert request.partition_key == "2026-02-24"
-    files = request.run_config["ops"]["market__raw_ticks"]["config"]["landing_files"]
-    assert sorted(Path(f).name for f in files) == ["FRT.csv", "GEG.csv"]  # the day is rebuilt whole
+    # the run rebuilds the whole day from the landing dir as found when it starts (see the landing-run test)
+    assert request.run_config["ops"]["market__raw_ticks"]["config"] == {"from_landing_dir": True}
+
+
+def test_sensor_skips_a_file_dated_on_a_non_trading_day_without_blocking_others(tmp_path, instance):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    sunday = (REAL / "intraday" / "FRT.csv").read_text(encoding="utf-8-sig").replace("24/02/2026", "22/02/2026")
+    (landing / "FRT_sunday.csv").write_text(sunday, encoding="utf-8")
+    shutil.copy(REAL / "intraday" / "GEG.csv", landing)
+    result, _ = _evaluate(None, landing, instance)
+    assert [r.partition_key for r in result.run_requests] == ["2026-02-24"]
+    assert "FRT_sunday.csv" in result.cursor  # remembered, so it is not retried on every tick
 
 
 def test_landing_run_loads_real_ticks_and_quarantines_a_bad_row(tmp_path, warehouse_url, instance):
     landing = tmp_path / "landing"
     landing.mkdir()
-    shutil.copy(REAL / "intraday" / "GEG.csv", landing)
+    geg = (REAL / "intraday" / "GEG.csv").read_text(encoding="utf-8-sig").splitlines()
+    bad = geg[10].split(",")
+    bad[2] = "abc"  # a volume the vendor parser cannot read: quarantined by the importer, never dropped
+    geg[10] = ",".join(bad)
+    (landing / "GEG.csv").write_text("\n".join(geg) + "\n", encoding="utf-8")
     lines = (REAL / "intraday" / "FRT.csv").read_text(encoding="utf-8-sig").splitlines()
     fields = lines[5].split(",")
     fields[1] = str(float(fields[1]) + 0.013)  # off every tick grid
@@ -139,15 +154,21 @@ def test_landing_run_loads_real_ticks_and_quarantines_a_bad_row(tmp_path, wareho
     job = defs.resolve_job_def("landing_file_ingest")
     run = job.execute_in_process(
         run_config=request.run_config, instance=instance, partition_key=request.partition_key,
-        resources=_resources(warehouse_url), raise_on_error=False,
+        resources=_resources(warehouse_url, landing_dir=str(landing)), raise_on_error=False,
     )  # fmt: skip
     assert run.success
     day = date(2026, 2, 24)
-    quarantined = _table(warehouse_url, "SELECT symbol, rule FROM market.quarantine WHERE trading_date = %s", day)
-    assert quarantined == [("FRT", "price_on_tick_grid")]
+    quarantined = _table(
+        warehouse_url, "SELECT symbol, rule, detail FROM market.quarantine WHERE trading_date = %s ORDER BY 1", day
+    )
+    assert [(symbol, rule) for symbol, rule, _ in quarantined] == [
+        ("FRT", "price_on_tick_grid"),
+        ("GEG", "unparseable_volume"),
+    ]
+    assert "GEG.csv line 11" in quarantined[1][2]
     ticks = dict(_table(warehouse_url, "SELECT symbol, count(*) FROM market.raw_ticks WHERE trading_date = %s"
                         " GROUP BY 1", day))  # fmt: skip
-    assert ticks == {"FRT": len(lines) - 2, "GEG": len(pd.read_csv(REAL / "intraday" / "GEG.csv"))}
+    assert ticks == {"FRT": len(lines) - 2, "GEG": len(geg) - 2}
     checks = {e.check_name: e.passed for e in run.get_asset_check_evaluations()}
     assert checks["raw_ticks_obey_market_rules"] is True  # one bad row in ~2,000 is under the 1% limit
 

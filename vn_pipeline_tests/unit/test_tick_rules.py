@@ -58,3 +58,16 @@ def test_missing_column_is_a_structural_error_naming_the_source():
     ticks = _ticks([("10:00:00", "AAA", 20_000, 100, "B", "CONT")]).drop(columns="volume")
     with pytest.raises(ValueError, match=r"feed\.csv.*volume"):
         validate_ticks(ticks, LISTINGS, source="feed.csv")
+
+
+def test_board_lot_is_the_one_in_force_that_day():
+    old_day = date(2020, 6, 1)  # HOSE traded in lots of 10 until 2021-01-04
+    ticks = _ticks([("10:00:00", "AAA", 20_000, 50, "B", "CONT"), ("10:00:01", "AAA", 20_000, 55, "B", "CONT")])
+    ticks["trading_date"] = old_day
+    ticks["ts"] = ticks["ts"] - (pd.Timestamp(DAY) - pd.Timestamp(old_day))
+    listings = LISTINGS.assign(trading_date=old_day)
+    result = validate_ticks(ticks, listings)
+    assert result.good["volume"].tolist() == [50]
+    assert result.quarantined["rule"].tolist() == ["volume_in_board_lots"]
+    # the same 50 shares in 2026 are an odd lot
+    assert validate_ticks(_ticks([("10:00:00", "AAA", 20_000, 50, "B", "CONT")]), LISTINGS).good.empty

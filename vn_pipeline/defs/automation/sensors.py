@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from vn_pipeline.defs.automation.jobs import landing_file_ingest
+from vn_pipeline.defs.partitions import trading_days
 from vn_pipeline.defs.resources import MarketSourceResource
 from vn_pipeline.lib.sources.landing import scan_landing_dir
 
@@ -13,8 +14,8 @@ from vn_pipeline.lib.sources.landing import scan_landing_dir
 @dg.sensor(job=landing_file_ingest, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
 def landing_file_sensor(context: dg.SensorEvaluationContext, market_source: MarketSourceResource):
     """Each file version is ingested once (the cursor, kept by the Dagster instance, survives restarts).
-    A run rewrites the file's whole trading day from every landed file of that day, so nothing is lost when
-    several files for one day arrive."""
+    A run rewrites the file's whole trading day from every file of that day found when it starts, so nothing
+    is lost when several files for one day arrive, in whatever order their runs finish."""
     directory = Path(market_source.landing_path())
     if not directory.is_dir():
         return dg.SkipReason(f"landing directory {directory} does not exist")
@@ -25,14 +26,17 @@ def landing_file_sensor(context: dg.SensorEvaluationContext, market_source: Mark
     new = [f for f in files if f.key not in seen]
     if not new:
         return dg.SkipReason(f"no new files in {directory}")
+    source = {"config": {"from_landing_dir": True}}
     requests = []
     for landed in new:
-        same_day = [str(f.path) for f in files if f.trading_date == landed.trading_date]
-        source = {"config": {"landing_files": same_day}}
+        day = landed.trading_date.isoformat()
+        if not trading_days.has_partition_key(day):
+            context.log.warning(f"landing file skipped: {landed.path}: {day} is not a trading-day partition")
+            continue
         requests.append(
             dg.RunRequest(
                 run_key=landed.key,
-                partition_key=landed.trading_date.isoformat(),
+                partition_key=day,
                 run_config={"ops": {"market__listings": source, "market__raw_ticks": source}},
                 tags={"vn_pipeline/landing_file": str(landed.path)},
             )

@@ -14,8 +14,7 @@ from vn_pipeline.defs.partitions import trading_days
 from vn_pipeline.defs.resources import MarketSourceResource, WarehouseResource
 from vn_pipeline.lib.bars import combine_daily, daily_bars_from_ticks, minute_bars
 from vn_pipeline.lib.market.calendar import trading_days as calendar_days
-from vn_pipeline.lib.sources.landing import listings_from_landing_files
-from vn_pipeline.lib.sources.vnstock_files import read_intraday_file
+from vn_pipeline.lib.sources.landing import LandedTicks, listings_from_landing_files, load_landed_ticks
 from vn_pipeline.lib.tick_rules import validate_ticks
 
 COMMON = {
@@ -48,10 +47,10 @@ def _not_provided(context: dg.AssetExecutionContext, market_source: MarketSource
 
 
 class SourceConfig(dg.Config):
-    """Set by the landing sensor: the vnstock-format intraday files that make up the partition's trading day.
-    Empty means the configured market source (the simulator by default)."""
+    """Set by the landing sensor: take the partition's sessions from the vendor files in the landing directory
+    (all of them, as found when the run starts). Off: the configured market source."""
 
-    landing_files: list[str] = []  # noqa: RUF012 - dg.Config is pydantic: defaults are copied
+    from_landing_dir: bool = False
 
 
 @dg.asset(key=["market", "listings"], kinds={"timescaledb", "python"}, **COMMON)
@@ -86,21 +85,24 @@ def daily_bars(
 
 
 def _landing_files(config: SourceConfig, market_source: MarketSourceResource, start: date, end: date) -> list[Path]:
-    if config.landing_files:
-        return [Path(p) for p in config.landing_files]
-    return market_source.landing_files_between(start, end)
+    if config.from_landing_dir or market_source.kind == "vnstock_files":
+        return market_source.landing_files_between(start, end)
+    return []
 
 
 def _source_ticks(
     market_source: MarketSourceResource, config: SourceConfig, start: date, end: date
-) -> pd.DataFrame | None:
+) -> tuple[LandedTicks, date] | None:
+    """The window's ticks and the first day they cover; None when the source has no ticks for the window."""
     files = _landing_files(config, market_source, start, end)
     if files:
-        return pd.concat([read_intraday_file(path).ticks for path in files], ignore_index=True)
+        return load_landed_ticks(files), start
     simulator = market_source.simulator()
     first = max(start, market_source.first_intraday_day())
-    days = calendar_days(first, end) if simulator is not None and first <= end else []
-    return pd.concat([simulator.ticks(day) for day in days], ignore_index=True) if days else None
+    if simulator is None or first > end:
+        return None
+    ticks = pd.concat([simulator.ticks(day) for day in calendar_days(first, end)], ignore_index=True)
+    return LandedTicks(ticks=ticks, quarantined=pd.DataFrame(), incomplete={}), first
 
 
 @dg.asset(key=["market", "raw_ticks"], deps=[listings], kinds={"timescaledb", "python"}, **COMMON)
@@ -113,17 +115,24 @@ def raw_ticks(
     """Every matched trade: time (Asia/Ho_Chi_Minh), price (VND), volume, aggressor side and session
     (ATO/CONT/ATC/PLO). Trades that break a market rule go to market.quarantine with the rule they broke."""
     start, end = window(context)
-    ticks = _source_ticks(market_source, config, start, end)
-    if ticks is None:
-        no_rows = pd.DataFrame(columns=["trading_date"])
-        warehouse.write_partition("market.raw_ticks", no_rows, start, end, quarantine=no_rows)
+    sourced = _source_ticks(market_source, config, start, end)
+    if sourced is None:
+        # History without ticks: keep whatever ticks were stored for these days rather than erase them.
+        context.log.info(f"no intraday source for {start} → {end}; stored ticks are kept")
         return _materialized(context, pd.DataFrame(), start, end, quarantined=0)
-    day_listings = warehouse.read_partition("market.listings", start, end)
-    checked = validate_ticks(ticks, day_listings, source="market.raw_ticks batch")
-    warehouse.write_partition("market.raw_ticks", checked.good, start, end, quarantine=checked.quarantined)
+    landed, first = sourced
+    day_listings = warehouse.read_partition("market.listings", first, end)
+    checked = validate_ticks(landed.ticks, day_listings, source="market.raw_ticks batch")
+    found = [q for q in (landed.quarantined, checked.quarantined) if len(q)]
+    quarantined = pd.concat(found, ignore_index=True) if found else checked.quarantined
+    if landed.incomplete:
+        context.log.warning(f"vendor files missing part of the session (shares): {landed.incomplete}")
+    warehouse.write_partition("market.raw_ticks", checked.good, first, end, quarantine=quarantined)
+    by_rule = quarantined["rule"].value_counts().to_dict() if len(quarantined) else {}
     return _materialized(
-        context, checked.good, start, end, quarantined=len(checked.quarantined), by_rule=checked.counts_by_rule()
-    )
+        context, checked.good, first, end, quarantined=len(quarantined), by_rule=by_rule,
+        incomplete_files=landed.incomplete,
+    )  # fmt: skip
 
 
 @dg.asset(key=["market", "ohlcv_1m"], deps=[raw_ticks], kinds={"timescaledb", "python"}, **COMMON)

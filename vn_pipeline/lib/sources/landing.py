@@ -68,6 +68,43 @@ def infer_exchange(sessions: set[str], prices: list[int]) -> str:
     return "HNX" if "ATC" in sessions else "UPCOM"
 
 
+@dataclass(frozen=True)
+class LandedTicks:
+    ticks: pd.DataFrame
+    quarantined: pd.DataFrame  # rows the vendor parser rejected, in market.quarantine's layout
+    incomplete: dict[str, int]  # "SYMBOL date" → shares the vendor counted but the file does not carry
+
+
+def load_landed_ticks(paths: list[Path]) -> LandedTicks:
+    """Ticks of every landed file, with the rows that could not be parsed kept for quarantine."""
+    parsed = [read_intraday_file(path) for path in paths]
+    return LandedTicks(
+        ticks=pd.concat([f.ticks for f in parsed], ignore_index=True),
+        quarantined=_as_quarantine([f.rejected for f in parsed if len(f.rejected)]),
+        incomplete={
+            f"{f.symbol} {f.trading_date}": f.missing_volume_before_first + f.missing_volume_within
+            for f in parsed
+            if not f.complete
+        },
+    )
+
+
+def _as_quarantine(rejected: list[pd.DataFrame]) -> pd.DataFrame:
+    if not rejected:
+        return pd.DataFrame(columns=["trading_date", "source_table", "symbol", "rule", "detail", "row_data"])
+    rows = pd.concat(rejected, ignore_index=True)
+    return pd.DataFrame(
+        {
+            "trading_date": rows["trading_date"],
+            "source_table": "market.raw_ticks",
+            "symbol": rows["symbol"],
+            "rule": rows["rule"],
+            "detail": rows["file"].astype(str) + " line " + rows["line"].astype(str) + ": " + rows["reason"],
+            "row_data": rows["row_data"],
+        }
+    )
+
+
 def listings_from_landing_files(paths: list[Path]) -> pd.DataFrame:
     """One listing per landed file: its symbol, inferred exchange, reference price and the day's limits."""
     rows = []

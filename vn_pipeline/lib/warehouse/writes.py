@@ -107,6 +107,9 @@ def write_partition(
     )
     try:
         with conn.transaction(), conn.cursor() as cur:
+            # Two runs rewriting the same table at once (e.g. two landed files of one day) would both DELETE
+            # and then both COPY: serialize writers per table until commit so the last one wins whole.
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"write_partition:{table}",))
             cur.execute(delete, (start, end))
             if frame.empty:
                 return 0
@@ -126,7 +129,7 @@ def write_partition(
 
 
 def write_quarantine(conn: psycopg.Connection[Any], rows: Iterable[Mapping[str, Any]]) -> int:
-    """Append rows that broke a market rule to ``market.quarantine`` (append-only: it is an audit log).
+    """Append rows that broke a market rule to ``market.quarantine`` (``replace_quarantine`` scopes re-runs).
 
     Each mapping needs trading_date, source_table, rule, detail, row_data (a dict) and optionally symbol.
     """
