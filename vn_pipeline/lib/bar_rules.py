@@ -47,3 +47,12 @@ def missing_bars(listings: pd.DataFrame, daily: pd.DataFrame, untraded: pd.DataF
     accounted = pd.concat([daily[KEY], untraded[KEY]], ignore_index=True).drop_duplicates()
     merged = listings[KEY].merge(accounted, how="left", indicator=True)
     return merged[merged["_merge"] == "left_only"].drop(columns="_merge").reset_index(drop=True)
+
+
+def untraded_symbols(listings: pd.DataFrame, daily: pd.DataFrame, quarantined: pd.DataFrame) -> pd.DataFrame:
+    """Listed (day, symbol) pairs the source reports no trade for. A symbol with quarantined trades did trade:
+    it is left out here, so `listed_symbols_complete` flags its missing bar instead of hiding it."""
+    accounted = pd.concat([daily[KEY], quarantined[KEY]], ignore_index=True).drop_duplicates()
+    merged = listings[KEY].merge(accounted, how="left", indicator=True)
+    untraded = merged[merged["_merge"] == "left_only"].drop(columns="_merge").reset_index(drop=True)
+    return untraded.assign(reason="no trade reported by the source")

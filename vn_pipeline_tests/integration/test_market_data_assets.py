@@ -41,12 +41,17 @@ def _table(url: str, query: str, *params: object) -> list[tuple]:
         return conn.execute(query, params).fetchall()
 
 
-def _snapshot(url: str) -> dict[str, list[tuple]]:
+def _snapshot(url: str) -> dict[str, list]:
     tables = ["listings", "daily_bars", "raw_ticks", "ohlcv_1m", "ohlcv_1d", "foreign_flows", "untraded"]
-    return {
-        t: _table(url, f"SELECT * FROM market.{t} WHERE trading_date BETWEEN %s AND %s ORDER BY 1, 2, 3", FIRST, LAST)
+    snapshot: dict[str, list] = {
+        t: sorted(map(repr, _table(url, f"SELECT * FROM market.{t} WHERE trading_date BETWEEN %s AND %s", FIRST, LAST)))
         for t in tables
     }
+    snapshot["quarantine"] = sorted(
+        map(repr, _table(url, "SELECT trading_date, symbol, rule, detail, row_data FROM market.quarantine"
+                         " WHERE trading_date BETWEEN %s AND %s", FIRST, LAST))
+    )  # fmt: skip
+    return snapshot
 
 
 def test_window_materializes_every_table_and_passes_every_check(warehouse_url, instance):
@@ -193,3 +198,42 @@ def test_daily_job_reads_the_landing_directory_when_the_source_is_vendor_files(t
     assert closes == last_prices
     listed = _table(warehouse_url, "SELECT symbol FROM market.listings WHERE trading_date = %s ORDER BY 1", day)
     assert listed == [("DGW",), ("DST",), ("HHS",)]
+
+
+def test_a_feed_breaking_rules_above_the_limit_blocks_downstream_bars(tmp_path, warehouse_url, instance):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    lines = (REAL / "intraday" / "ANV.csv").read_text(encoding="utf-8-sig").splitlines()
+    for i in range(1, len(lines), 20):  # 5% of trades off the tick grid: a broken feed, not a stray print
+        fields = lines[i].split(",")
+        fields[1] = str(float(fields[1]) + 0.013)
+        lines[i] = ",".join(fields)
+    (landing / "ANV.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    day = date(2026, 2, 23)
+    resources = {
+        "warehouse": WarehouseResource(database_url=warehouse_url),
+        "market_source": MarketSourceResource(kind="vnstock_files", landing_dir=str(landing)),
+    }
+    outcome = run_window(defs, "market_daily_close", day, day, instance, resources=resources)
+    assert not outcome.success
+    assert "market/raw_ticks:raw_ticks_obey_market_rules" in outcome.checks_failed
+    assert _table(warehouse_url, "SELECT count(*) FROM market.ohlcv_1d WHERE trading_date = %s", day) == [(0,)]
+    corrupted = len(range(1, len(lines), 20))
+    assert _table(warehouse_url, "SELECT count(*) FROM market.quarantine WHERE trading_date = %s", day) == [
+        (corrupted,)
+    ]
+
+
+def test_schedule_past_the_calendar_skips_with_a_reason():
+    context = dg.build_schedule_context(scheduled_execution_time=datetime(2027, 1, 4, 15, 30, tzinfo=VN_TZ))
+    skipped = daily_close_schedule(context)
+    assert isinstance(skipped, dg.SkipReason) and "past the trading calendar" in skipped.skip_message
+
+
+def test_stored_minute_bars_read_back_in_market_time_inside_sessions(warehouse_url):
+    bars = WarehouseResource(database_url=warehouse_url).read_partition("market.ohlcv_1m", LAST, LAST)
+    assert len(bars) and str(bars["ts"].dt.tz) == "Asia/Ho_Chi_Minh"
+    minutes = bars["ts"].dt.strftime("%H:%M")
+    assert minutes.between("09:00", "14:59").all()
+    assert not minutes.between("11:30", "12:59").any()  # no bar spans or sits in the lunch break
+    assert (bars["ts"].dt.date == bars["trading_date"]).all()

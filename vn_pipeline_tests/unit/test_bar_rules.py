@@ -2,7 +2,7 @@ from datetime import date
 
 import pandas as pd
 
-from vn_pipeline.lib.bar_rules import missing_bars, ohlc_violations, volume_mismatches
+from vn_pipeline.lib.bar_rules import missing_bars, ohlc_violations, untraded_symbols, volume_mismatches
 
 D = date(2026, 2, 24)
 
@@ -37,3 +37,13 @@ def test_missing_bars_accepts_untraded_records():
     daily = pd.DataFrame({"trading_date": [D], "symbol": ["A"]})
     untraded = pd.DataFrame({"trading_date": [D], "symbol": ["B"]})
     assert missing_bars(listings, daily, untraded)["symbol"].tolist() == ["C"]
+
+
+def test_a_symbol_whose_trades_were_all_quarantined_is_not_called_untraded():
+    listings = pd.DataFrame({"trading_date": D, "symbol": ["A", "B", "C"]})
+    daily = pd.DataFrame({"trading_date": [D], "symbol": ["A"]})
+    quarantined = pd.DataFrame({"trading_date": [D, D], "symbol": ["B", "B"]})
+    untraded = untraded_symbols(listings, daily, quarantined)
+    assert untraded["symbol"].tolist() == ["C"]
+    # ...so the completeness rule reports B's missing bar
+    assert missing_bars(listings, daily, untraded)["symbol"].tolist() == ["B"]

@@ -12,10 +12,12 @@ import pandas as pd
 
 from vn_pipeline.defs.partitions import trading_days
 from vn_pipeline.defs.resources import MarketSourceResource, WarehouseResource
+from vn_pipeline.lib.bar_rules import untraded_symbols
 from vn_pipeline.lib.bars import combine_daily, daily_bars_from_ticks, minute_bars
 from vn_pipeline.lib.market.calendar import trading_days as calendar_days
 from vn_pipeline.lib.sources.landing import LandedTicks, listings_from_landing_files, load_landed_ticks
 from vn_pipeline.lib.tick_rules import validate_ticks
+from vn_pipeline.lib.warehouse.quarantine import read_quarantine
 
 COMMON = {
     "partitions_def": trading_days,
@@ -154,9 +156,9 @@ def ohlcv_1d(context: dg.AssetExecutionContext, warehouse: WarehouseResource) ->
     from_ticks = daily_bars_from_ticks(warehouse.read_partition("market.raw_ticks", start, end))
     bars = combine_daily(from_ticks, warehouse.read_partition("market.daily_bars", start, end))
     listed = warehouse.read_partition("market.listings", start, end, columns=["trading_date", "symbol"])
-    untraded = listed.merge(bars[["trading_date", "symbol"]], how="left", indicator=True)
-    untraded = untraded[untraded["_merge"] == "left_only"].drop(columns="_merge")
-    untraded["reason"] = "no trade and no vendor bar"
+    with warehouse.connect() as conn:
+        quarantined = read_quarantine(conn, "market.raw_ticks", start, end)[["trading_date", "symbol"]]
+    untraded = untraded_symbols(listed, bars, quarantined)
     warehouse.write_partition("market.ohlcv_1d", bars, start, end)
     warehouse.write_partition("market.untraded", untraded, start, end)
     by_source = bars["source"].value_counts().to_dict() if len(bars) else {}

@@ -12,6 +12,8 @@ from psycopg import sql
 
 from vn_pipeline.lib.warehouse.writes import _qualified
 
+MARKET_TZ = "Asia/Ho_Chi_Minh"
+
 
 def read_frame(
     conn: psycopg.Connection[Any],
@@ -30,7 +32,10 @@ def read_frame(
             continue
         present = frame[name].dropna()
         if len(present) and isinstance(first := present.iloc[0], dt.datetime):
-            frame[name] = pd.to_datetime(frame[name], utc=first.tzinfo is not None)
+            aware = first.tzinfo is not None
+            frame[name] = pd.to_datetime(frame[name], utc=aware)
+            if aware:  # the session's zone is the server's; the market's is Asia/Ho_Chi_Minh
+                frame[name] = frame[name].dt.tz_convert(MARKET_TZ)
     return frame
 
 
