@@ -60,9 +60,9 @@ def test_values_round_trip_exactly(conn: psycopg.Connection[Any]) -> None:
     frame = ticks(2_000, seed=3)
     write_partition(conn, "market.raw_ticks", frame, DAY, DAY)
     back = read_partition(conn, "market.raw_ticks", DAY, DAY).sort_values("seq", ignore_index=True)
-    # tz-aware timestamps are the same instants (returned in UTC)
+    # tz-aware timestamps are the same instants, returned in market time
     assert (back["ts"] == frame["ts"]).all()
-    assert str(back["ts"].dt.tz) == "UTC"
+    assert str(back["ts"].dt.tz) == "Asia/Ho_Chi_Minh"
     assert back["symbol"].tolist() == frame["symbol"].tolist()
     assert back["price"].tolist() == frame["price"].tolist()
     assert back["side"].isna().tolist() == frame["side"].isna().tolist()

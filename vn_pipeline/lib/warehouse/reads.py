@@ -26,16 +26,14 @@ def read_frame(
         columns = [d.name for d in cur.description or []]
         rows = cur.fetchall()
     frame = pd.DataFrame.from_records(rows, columns=columns)
-    # timestamptz arrives as tz-aware datetimes: keep them as a proper datetime64 column, not objects
+    # timestamptz arrives as tz-aware datetimes: keep them as a proper datetime64 column, not objects, in the
+    # market's zone (the session's zone is whatever the server's is)
     for name in columns:
-        if frame[name].dtype != object:
-            continue
         present = frame[name].dropna()
-        if len(present) and isinstance(first := present.iloc[0], dt.datetime):
-            aware = first.tzinfo is not None
-            frame[name] = pd.to_datetime(frame[name], utc=aware)
-            if aware:  # the session's zone is the server's; the market's is Asia/Ho_Chi_Minh
-                frame[name] = frame[name].dt.tz_convert(MARKET_TZ)
+        if frame[name].dtype == object and len(present) and isinstance(first := present.iloc[0], dt.datetime):
+            frame[name] = pd.to_datetime(frame[name], utc=first.tzinfo is not None)
+        if isinstance(frame[name].dtype, pd.DatetimeTZDtype):
+            frame[name] = frame[name].dt.tz_convert(MARKET_TZ)
     return frame
 
 
