@@ -36,6 +36,10 @@ def _resources(warehouse_url: str, **source: object) -> dict[str, object]:
     }
 
 
+def _vendor_files(landing: Path) -> MarketSourceResource:
+    return MarketSourceResource(kind="vnstock_files", landing_dir=str(landing))
+
+
 def _table(url: str, query: str, *params: object) -> list[tuple]:
     with psycopg.connect(url) as conn:
         return conn.execute(query, params).fetchall()
@@ -102,7 +106,7 @@ def _evaluate(sensor_cursor: str | None, landing: Path, instance: dg.DagsterInst
     context = dg.build_sensor_context(
         instance=instance,
         cursor=sensor_cursor,
-        resources={"market_source": MarketSourceResource(landing_dir=str(landing))},
+        resources={"market_source": _vendor_files(landing)},
     )
     return landing_file_sensor(context), context
 
@@ -126,7 +130,6 @@ def test_sensor_one_run_per_new_file_and_cursor_survives(tmp_path, instance):
     (request,) = third.run_requests
     assert request.partition_key == "2026-02-24"
     # the run rebuilds the whole day from the landing dir as found when it starts (see the landing-run test)
-    assert request.run_config["ops"]["market__raw_ticks"]["config"] == {"from_landing_dir": True}
 
 
 def test_sensor_skips_a_file_dated_on_a_non_trading_day_without_blocking_others(tmp_path, instance):
@@ -158,8 +161,8 @@ def test_landing_run_loads_real_ticks_and_quarantines_a_bad_row(tmp_path, wareho
     request = result.run_requests[0]
     job = defs.resolve_job_def("landing_file_ingest")
     run = job.execute_in_process(
-        run_config=request.run_config, instance=instance, partition_key=request.partition_key,
-        resources=_resources(warehouse_url, landing_dir=str(landing)), raise_on_error=False,
+        instance=instance, partition_key=request.partition_key, raise_on_error=False,
+        resources={"warehouse": WarehouseResource(database_url=warehouse_url), "market_source": _vendor_files(landing)},
     )  # fmt: skip
     assert run.success
     day = date(2026, 2, 24)
@@ -186,7 +189,7 @@ def test_daily_job_reads_the_landing_directory_when_the_source_is_vendor_files(t
     day = date(2026, 2, 13)
     resources = {
         "warehouse": WarehouseResource(database_url=warehouse_url),
-        "market_source": MarketSourceResource(kind="vnstock_files", landing_dir=str(landing)),
+        "market_source": _vendor_files(landing),
     }
     outcome = run_window(defs, "market_daily_close", day, day, instance, resources=resources)
     assert outcome.success and not outcome.checks_failed
@@ -212,7 +215,7 @@ def test_a_feed_breaking_rules_above_the_limit_blocks_downstream_bars(tmp_path, 
     day = date(2026, 2, 23)
     resources = {
         "warehouse": WarehouseResource(database_url=warehouse_url),
-        "market_source": MarketSourceResource(kind="vnstock_files", landing_dir=str(landing)),
+        "market_source": _vendor_files(landing),
     }
     outcome = run_window(defs, "market_daily_close", day, day, instance, resources=resources)
     assert not outcome.success
@@ -237,3 +240,14 @@ def test_stored_minute_bars_read_back_in_market_time_inside_sessions(warehouse_u
     assert minutes.between("09:00", "14:59").all()
     assert not minutes.between("11:30", "12:59").any()  # no bar spans or sits in the lunch break
     assert (bars["ts"].dt.date == bars["trading_date"]).all()
+
+
+def test_sensor_stands_by_while_the_source_is_the_simulator(tmp_path, instance):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    shutil.copy(REAL / "intraday" / "GEG.csv", landing)
+    context = dg.build_sensor_context(
+        instance=instance, resources={"market_source": MarketSourceResource(landing_dir=str(landing))}
+    )
+    skipped = landing_file_sensor(context)
+    assert isinstance(skipped, dg.SkipReason) and "vnstock_files" in skipped.skip_message

@@ -16,6 +16,10 @@ def landing_file_sensor(context: dg.SensorEvaluationContext, market_source: Mark
     """Each file version is ingested once (the cursor, kept by the Dagster instance, survives restarts).
     A run rewrites the file's whole trading day from every file of that day found when it starts, so nothing
     is lost when several files for one day arrive, in whatever order their runs finish."""
+    if market_source.kind != "vnstock_files":
+        return dg.SkipReason(
+            f"market_source.kind is {market_source.kind!r}: landed files are read with 'vnstock_files'"
+        )
     directory = Path(market_source.landing_path())
     if not directory.is_dir():
         return dg.SkipReason(f"landing directory {directory} does not exist")
@@ -26,7 +30,6 @@ def landing_file_sensor(context: dg.SensorEvaluationContext, market_source: Mark
     new = [f for f in files if f.key not in seen]
     if not new:
         return dg.SkipReason(f"no new files in {directory}")
-    source = {"config": {"from_landing_dir": True}}
     requests = []
     for landed in new:
         day = landed.trading_date.isoformat()
@@ -37,7 +40,6 @@ def landing_file_sensor(context: dg.SensorEvaluationContext, market_source: Mark
             dg.RunRequest(
                 run_key=landed.key,
                 partition_key=day,
-                run_config={"ops": {"market__listings": source, "market__raw_ticks": source}},
                 tags={"vn_pipeline/landing_file": str(landed.path)},
             )
         )

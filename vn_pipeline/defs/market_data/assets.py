@@ -5,7 +5,6 @@ so two years of history is one run, not five hundred.
 """
 
 from datetime import date, timedelta
-from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -48,27 +47,18 @@ def _not_provided(context: dg.AssetExecutionContext, market_source: MarketSource
     return pd.DataFrame(columns=["trading_date", "symbol"])
 
 
-class SourceConfig(dg.Config):
-    """Set by the landing sensor: take the partition's sessions from the vendor files in the landing directory
-    (all of them, as found when the run starts). Off: the configured market source."""
-
-    from_landing_dir: bool = False
-
-
 @dg.asset(key=["market", "listings"], kinds={"timescaledb", "python"}, **COMMON)
 def listings(
-    context: dg.AssetExecutionContext,
-    config: SourceConfig,
-    warehouse: WarehouseResource,
-    market_source: MarketSourceResource,
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, market_source: MarketSourceResource
 ) -> dg.MaterializeResult:
     """Symbols listed each trading day with exchange, sector, reference price and the day's ceiling and floor
     (integer VND, rounded to the tick as the exchange does). Every price check downstream uses these limits."""
     start, end = window(context)
     simulator = market_source.simulator()
-    files = _landing_files(config, market_source, start, end)
-    use_files = files or simulator is None
-    frame = listings_from_landing_files(files) if use_files else simulator.listings(start, end)
+    if simulator is None:
+        frame = listings_from_landing_files(market_source.landing_files_between(start, end))
+    else:
+        frame = simulator.listings(start, end)
     warehouse.write_partition("market.listings", frame, start, end)
     return _materialized(context, frame, start, end)
 
@@ -86,22 +76,14 @@ def daily_bars(
     return _materialized(context, frame, start, end)
 
 
-def _landing_files(config: SourceConfig, market_source: MarketSourceResource, start: date, end: date) -> list[Path]:
-    if config.from_landing_dir or market_source.kind == "vnstock_files":
-        return market_source.landing_files_between(start, end)
-    return []
-
-
-def _source_ticks(
-    market_source: MarketSourceResource, config: SourceConfig, start: date, end: date
-) -> tuple[LandedTicks, date] | None:
+def _source_ticks(market_source: MarketSourceResource, start: date, end: date) -> tuple[LandedTicks, date] | None:
     """The window's ticks and the first day they cover; None when the source has no ticks for the window."""
-    files = _landing_files(config, market_source, start, end)
-    if files:
-        return load_landed_ticks(files), start
     simulator = market_source.simulator()
+    if simulator is None:
+        files = market_source.landing_files_between(start, end)
+        return (load_landed_ticks(files), start) if files else None
     first = max(start, market_source.first_intraday_day())
-    if simulator is None or first > end:
+    if first > end:
         return None
     ticks = pd.concat([simulator.ticks(day) for day in calendar_days(first, end)], ignore_index=True)
     return LandedTicks(ticks=ticks, quarantined=pd.DataFrame(), incomplete={}), first
@@ -109,15 +91,12 @@ def _source_ticks(
 
 @dg.asset(key=["market", "raw_ticks"], deps=[listings], kinds={"timescaledb", "python"}, **COMMON)
 def raw_ticks(
-    context: dg.AssetExecutionContext,
-    config: SourceConfig,
-    warehouse: WarehouseResource,
-    market_source: MarketSourceResource,
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, market_source: MarketSourceResource
 ) -> dg.MaterializeResult:
     """Every matched trade: time (Asia/Ho_Chi_Minh), price (VND), volume, aggressor side and session
     (ATO/CONT/ATC/PLO). Trades that break a market rule go to market.quarantine with the rule they broke."""
     start, end = window(context)
-    sourced = _source_ticks(market_source, config, start, end)
+    sourced = _source_ticks(market_source, start, end)
     if sourced is None:
         # History without ticks: keep whatever ticks were stored for these days rather than erase them.
         context.log.info(f"no intraday source for {start} → {end}; stored ticks are kept")
