@@ -11,14 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-BAR_1M_COLUMNS = [
-    "ts", "trading_date", "symbol", "open", "high", "low", "close",
-    "volume", "value", "vwap", "trade_count", "buy_volume", "sell_volume",
-]  # fmt: skip
-BAR_1D_COLUMNS = [
-    "trading_date", "symbol", "open", "high", "low", "close", "volume", "value", "vwap",
-    "trade_count", "buy_volume", "sell_volume", "ato_price", "atc_price", "source",
-]  # fmt: skip
+from vn_pipeline.lib import columns
+
+BAR_1M_COLUMNS = list(columns.OHLCV_1M)
+BAR_1D_COLUMNS = list(columns.OHLCV_1D)
 
 
 def _sorted_groups(ticks: pd.DataFrame, bucket: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from vn_pipeline.lib import columns
 from vn_pipeline.lib.market.exchanges import (
     BOARD_LOT,
     HOSE_BOARD_LOT_BEFORE_2021,
@@ -23,7 +24,7 @@ from vn_pipeline.lib.market.exchanges import (
 )
 from vn_pipeline.lib.market.sessions import AUCTION_PRINT_GRACE, market_close, market_open
 
-TICK_COLUMNS = ["ts", "trading_date", "symbol", "seq", "price", "volume", "side", "session"]
+TICK_COLUMNS = list(columns.RAW_TICKS)
 SESSIONS = ["ATO", "CONT", "ATC", "PLO"]
 
 
@@ -143,7 +144,7 @@ def validate_ticks(ticks: pd.DataFrame, listings: pd.DataFrame, source: str = "b
 
 def _quarantine_rows(ticks: pd.DataFrame, frame: pd.DataFrame, failures: pd.DataFrame, source: str) -> pd.DataFrame:
     if failures.empty:
-        return pd.DataFrame(columns=["trading_date", "source_table", "symbol", "rule", "detail", "row_data"])
+        return pd.DataFrame(columns=list(columns.QUARANTINE))
     rows = ticks.loc[failures["index"]]
     context = frame.loc[failures["index"], ["exchange", "floor_price", "ceiling_price"]]
     details = [

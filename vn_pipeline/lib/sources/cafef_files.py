@@ -14,8 +14,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from vn_pipeline.lib import columns
 from vn_pipeline.lib.sources.vnstock_files import (
     VendorFileError,
+    bar_price_checks,
     concat_rejected,
     read_csv_as_text,
     reject,
@@ -35,15 +37,7 @@ PRICE_COLUMNS: tuple[str, ...] = (
     "put_through_value",
     "value_was_kvnd",
 )
-FLOW_COLUMNS: tuple[str, ...] = (
-    "trading_date",
-    "symbol",
-    "buy_volume",
-    "sell_volume",
-    "buy_value",
-    "sell_value",
-    "room_remaining",
-)
+FLOW_COLUMNS = columns.FOREIGN_FLOWS
 _PRICE_REQUIRED = (
     "Ngay",
     "GiaDieuChinh",
@@ -59,7 +53,6 @@ _PRICE_REQUIRED = (
 _FLOW_REQUIRED = ("Ngay", "KLGDRong", "GTDGRong", "KLMua", "GtMua", "KLBan", "GtBan", "RoomConLai")
 _RAW_PRICES = {"open": "GiaMoCua", "high": "GiaCaoNhat", "low": "GiaThapNhat", "close": "GiaDongCua"}
 _VOLUME_VALUE = ["KhoiLuongKhopLenh", "GiaTriKhopLenh", "KLThoaThuan", "GtThoaThuan"]
-_WHOLE_VND_TOLERANCE = 1e-6
 
 
 def read_cafef_prices(path: Path, symbol: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -97,17 +90,7 @@ def read_cafef_prices(path: Path, symbol: str | None = None) -> tuple[pd.DataFra
         ),
         ("zero_price", (prices_kvnd <= 0).any(axis=1), "a raw open/high/low/close is zero or negative"),
         ("non_positive_adj_close", num["GiaDieuChinh"] <= 0, "adjusted close must be > 0"),
-        (
-            "price_not_whole_vnd",
-            ((as_vnd - np.rint(as_vnd)).abs() > _WHOLE_VND_TOLERANCE).any(axis=1),
-            "a raw price × 1000 is not a whole number of VND",
-        ),
-        (
-            "ohlc_inconsistent",
-            (prices_kvnd["high"] < prices_kvnd[["open", "close", "low"]].max(axis=1))
-            | (prices_kvnd["low"] > prices_kvnd[["open", "close"]].min(axis=1)),
-            "high must be ≥ open, close, low and low ≤ open, close",
-        ),
+        *bar_price_checks(prices_kvnd),
         ("negative_volume_or_value", (pd.DataFrame(num)[_VOLUME_VALUE] < 0).any(axis=1), "must be ≥ 0"),
         ("duplicate_trading_date", dates.duplicated(keep="first"), "trading_date already seen"),
     ]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from vn_pipeline.lib import columns
 from vn_pipeline.lib.market.exchanges import price_limits
 from vn_pipeline.lib.sources.vnstock_files import read_intraday_file
 
@@ -91,7 +92,7 @@ def load_landed_ticks(paths: list[Path]) -> LandedTicks:
 
 def _as_quarantine(rejected: list[pd.DataFrame]) -> pd.DataFrame:
     if not rejected:
-        return pd.DataFrame(columns=["trading_date", "source_table", "symbol", "rule", "detail", "row_data"])
+        return pd.DataFrame(columns=list(columns.QUARANTINE))
     rows = pd.concat(rejected, ignore_index=True)
     return pd.DataFrame(
         {
@@ -126,6 +127,4 @@ def listings_from_landing_files(paths: list[Path]) -> pd.DataFrame:
                 "first_day": False,
             }
         )
-    columns = ["trading_date", "symbol", "exchange", "instrument_type", "sector", "reference_price",
-               "ceiling_price", "floor_price", "first_day"]  # fmt: skip
-    return pd.DataFrame(rows, columns=columns).drop_duplicates(["trading_date", "symbol"], keep="last")
+    return pd.DataFrame(rows, columns=list(columns.LISTINGS)).drop_duplicates(["trading_date", "symbol"], keep="last")

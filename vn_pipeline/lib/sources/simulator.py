@@ -21,35 +21,18 @@ from functools import cache, lru_cache
 import numpy as np
 import pandas as pd
 
+from vn_pipeline.lib import columns
 from vn_pipeline.lib.market.exchanges import EXCHANGES, price_limits_array
 from vn_pipeline.lib.market.sessions import CONTINUOUS, VN_TZ, sessions
 from vn_pipeline.lib.sources import simulator_intraday as intraday
 from vn_pipeline.lib.sources.simulator_daily import STREAM_TICKS, DailyPath, DayRecord
 from vn_pipeline.lib.sources.universe import PUBLIC_COLUMNS, universe_frame
 
-LISTING_COLUMNS = [
-    "trading_date",
-    "symbol",
-    "exchange",
-    "instrument_type",
-    "sector",
-    "reference_price",
-    "ceiling_price",
-    "floor_price",
-    "first_day",
-]
-BAR_COLUMNS = ["trading_date", "symbol", "open", "high", "low", "close", "volume", "value"]
-FLOW_COLUMNS = [
-    "trading_date",
-    "symbol",
-    "buy_volume",
-    "sell_volume",
-    "buy_value",
-    "sell_value",
-    "room_remaining",
-]
+LISTING_COLUMNS = list(columns.LISTINGS)
+BAR_COLUMNS = list(columns.DAILY_BARS)
+FLOW_COLUMNS = list(columns.FOREIGN_FLOWS)
 CA_COLUMNS = ["ex_date", "symbol", "kind", "ratio", "reference_before", "reference_after"]
-TICK_COLUMNS = ["ts", "trading_date", "symbol", "seq", "price", "volume", "side", "session"]
+TICK_COLUMNS = list(columns.RAW_TICKS)
 TRADES_PER_LOT_SCALE = 3.5  # trades ~ 3.5 * (shares/100)^0.72: ~1.5 M trades on a full-market day
 
 

@@ -25,28 +25,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from vn_pipeline.lib import columns
+
 VN_TZ_NAME = "Asia/Ho_Chi_Minh"
 
-RAW_TICK_COLUMNS: tuple[str, ...] = (
-    "ts",
-    "trading_date",
-    "symbol",
-    "seq",
-    "price",
-    "volume",
-    "side",
-    "session",
-)
-DAILY_BAR_COLUMNS: tuple[str, ...] = (
-    "trading_date",
-    "symbol",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "value",
-)
+RAW_TICK_COLUMNS = columns.RAW_TICKS
+DAILY_BAR_COLUMNS = columns.DAILY_BARS
 REJECTED_COLUMNS: tuple[str, ...] = ("file", "line", "trading_date", "symbol", "rule", "reason", "row_data")
 
 INTRADAY_REQUIRED: tuple[str, ...] = (
@@ -72,6 +56,7 @@ _HAS_ATO = {"HOSE"}
 _HAS_ATC = {"HOSE", "HNX"}
 # A kVND figure times 1000 must land on whole VND; anything further away is a corrupt value, not float noise.
 _WHOLE_VND_TOLERANCE = 1e-6
+PRICE_FIELDS = ("open", "high", "low", "close")
 
 
 class VendorFileError(ValueError):
@@ -352,24 +337,12 @@ def read_daily_bars_file(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     volume = pd.to_numeric(raw["volume"], errors="coerce")
     frame = pd.DataFrame(prices)
     finite = np.isfinite(frame.fillna(np.nan)).all(axis=1)
-    as_vnd = frame * 1000
-
     checks: list[tuple[str, pd.Series, str]] = [
         ("unparseable_price", ~finite, "open/high/low/close must be numbers"),
         ("unparseable_volume", ~np.isfinite(volume.fillna(np.nan)), "volume is not a number"),
         ("negative_volume", volume < 0, "volume must be ≥ 0"),
         ("zero_price", (frame <= 0).any(axis=1), "a price is zero or negative (vendor placeholder row)"),
-        (
-            "price_not_whole_vnd",
-            ((as_vnd - np.rint(as_vnd)).abs() > _WHOLE_VND_TOLERANCE).any(axis=1),
-            "a price × 1000 is not a whole number of VND",
-        ),
-        (
-            "ohlc_inconsistent",
-            (frame["high"] < frame[["open", "close", "low"]].max(axis=1))
-            | (frame["low"] > frame[["open", "close"]].min(axis=1)),
-            "high must be ≥ open, close, low and low ≤ open, close",
-        ),
+        *bar_price_checks(frame),
         ("duplicate_trading_date", trading_date.duplicated(keep="first"), "trading_date already seen"),
     ]
     rejects: list[pd.DataFrame] = []
@@ -386,7 +359,10 @@ def read_daily_bars_file(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         {
             "trading_date": pd.Series(list(trading_date[good]), dtype=object),
             "symbol": pd.Series([symbol] * int(good.sum()), dtype=object),
-            **{c: np.rint(as_vnd.loc[good, c].to_numpy()).astype("int64") for c in ("open", "high", "low", "close")},
+            **{
+                c: np.rint(frame.loc[good, c].to_numpy() * 1000).astype("int64")
+                for c in ("open", "high", "low", "close")
+            },
             "volume": volume[good].to_numpy().astype("int64"),
             "value": pd.array([pd.NA] * int(good.sum()), dtype="Int64"),
         }
@@ -489,3 +465,21 @@ def _broadcast(value: object, n: int) -> list[object]:
     if isinstance(value, pd.Series):
         return list(value)
     return [value] * n
+
+
+def bar_price_checks(prices_kvnd: pd.DataFrame) -> list[tuple[str, pd.Series, str]]:
+    """Rules every vendor daily bar in thousands of VND must meet (vnstock and CafeF exports alike)."""
+    as_vnd = prices_kvnd[["open", "high", "low", "close"]] * 1000
+    return [
+        (
+            "price_not_whole_vnd",
+            ((as_vnd - np.rint(as_vnd)).abs() > _WHOLE_VND_TOLERANCE).any(axis=1),
+            "a price × 1000 is not a whole number of VND",
+        ),
+        (
+            "ohlc_inconsistent",
+            (prices_kvnd["high"] < prices_kvnd[["open", "close", "low"]].max(axis=1))
+            | (prices_kvnd["low"] > prices_kvnd[["open", "close"]].min(axis=1)),
+            "high must be ≥ open, close, low and low ≤ open, close",
+        ),
+    ]

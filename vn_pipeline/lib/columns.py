@@ -1,0 +1,12 @@
+"""Column layouts of the market tables (see lib/warehouse/sql): the one list every producer and reader shares."""
+
+LISTINGS = ("trading_date", "symbol", "exchange", "instrument_type", "sector", "reference_price",
+            "ceiling_price", "floor_price", "first_day")  # fmt: skip
+RAW_TICKS = ("ts", "trading_date", "symbol", "seq", "price", "volume", "side", "session")
+DAILY_BARS = ("trading_date", "symbol", "open", "high", "low", "close", "volume", "value")
+FOREIGN_FLOWS = ("trading_date", "symbol", "buy_volume", "sell_volume", "buy_value", "sell_value", "room_remaining")
+OHLCV_1M = ("ts", "trading_date", "symbol", "open", "high", "low", "close", "volume", "value", "vwap",
+            "trade_count", "buy_volume", "sell_volume")  # fmt: skip
+OHLCV_1D = ("trading_date", "symbol", "open", "high", "low", "close", "volume", "value", "vwap", "trade_count",
+            "buy_volume", "sell_volume", "ato_price", "atc_price", "source")  # fmt: skip
+QUARANTINE = ("trading_date", "source_table", "symbol", "rule", "detail", "row_data")
