@@ -8,7 +8,9 @@ from vn_pipeline.definitions import defs
 from vn_pipeline.defs.partitions import trading_days
 from vn_pipeline.lib.market.calendar import trading_days as calendar_days
 
-MARKET_TABLES = ["listings", "daily_bars", "raw_ticks", "ohlcv_1m", "ohlcv_1d", "foreign_flows"]
+MARKET_TABLES = [
+    "listings", "daily_bars", "raw_ticks", "ohlcv_1m", "ohlcv_1d", "foreign_flows", "corporate_actions", "index_levels",
+]  # fmt: skip
 
 
 def test_definitions_load_everything():

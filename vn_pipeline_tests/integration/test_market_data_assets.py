@@ -80,6 +80,10 @@ def test_window_materializes_every_table_and_passes_every_check(warehouse_url, i
     assert len(bars) == N_SYMBOLS
     assert all(close == vclose and volume == vvolume for _, close, volume, vclose, vvolume in bars)
 
+    vn30 = _table(warehouse_url, "SELECT count(*) FROM market.index_levels WHERE index_code = 'VN30'"
+                  " AND trading_date BETWEEN %s AND %s", FIRST, LAST)  # fmt: skip
+    assert vn30 == [(3,)]
+
     materialized = instance.get_latest_materialization_event(dg.AssetKey(["market", "raw_ticks"]))
     assert materialized is not None
 

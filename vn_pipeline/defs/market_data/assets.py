@@ -14,6 +14,7 @@ from vn_pipeline.defs.resources import MarketSourceResource, WarehouseResource
 from vn_pipeline.lib.bar_rules import untraded_symbols
 from vn_pipeline.lib.bars import combine_daily, daily_bars_from_ticks, minute_bars
 from vn_pipeline.lib.market.calendar import trading_days as calendar_days
+from vn_pipeline.lib.sources.benchmarks import simulated_vn30
 from vn_pipeline.lib.sources.landing import LandedTicks, listings_from_landing_files, load_landed_ticks
 from vn_pipeline.lib.tick_rules import validate_ticks
 from vn_pipeline.lib.warehouse.quarantine import read_quarantine
@@ -157,4 +158,38 @@ def foreign_flows(
     return _materialized(context, frame, start, end)
 
 
-ASSETS = [listings, daily_bars, raw_ticks, ohlcv_1m, ohlcv_1d, foreign_flows]
+@dg.asset(key=["market", "corporate_actions"], kinds={"timescaledb", "python"}, **COMMON)
+def corporate_actions(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, market_source: MarketSourceResource
+) -> dg.MaterializeResult:
+    """Stock dividends by ex-date: ratio (new shares per old share) and the reference price before and after
+    the exchange adjusted it. Adjusted prices for features are built from these."""
+    start, end = window(context)
+    simulator = market_source.simulator()
+    frame = (
+        simulator.corporate_actions(start, end).rename(columns={"ex_date": "trading_date"})
+        if simulator
+        else _not_provided(context, market_source)
+    )
+    warehouse.write_partition("market.corporate_actions", frame, start, end)
+    return _materialized(context, frame, start, end)
+
+
+@dg.asset(key=["market", "index_levels"], deps=[listings, daily_bars], kinds={"timescaledb", "python"}, **COMMON)
+def index_levels(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, market_source: MarketSourceResource
+) -> dg.MaterializeResult:
+    """VN30 index levels (open, high, low, close in points, base 1000 at the simulation's start): the
+    cap-weighted return of its 30 constituents against their reference prices, 10% cap per stock."""
+    start, end = window(context)
+    simulator = market_source.simulator()
+    if simulator is None:
+        frame = _not_provided(context, market_source).drop(columns="symbol").assign(index_code=None)
+    else:
+        frame = simulated_vn30(simulator, end)
+        frame = frame[frame["trading_date"] >= start].assign(index_code="VN30")
+    warehouse.write_partition("market.index_levels", frame, start, end)
+    return _materialized(context, frame.assign(symbol=frame.get("index_code")), start, end)
+
+
+ASSETS = [listings, daily_bars, raw_ticks, ohlcv_1m, ohlcv_1d, foreign_flows, corporate_actions, index_levels]
