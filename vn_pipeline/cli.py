@@ -52,33 +52,83 @@ def demo(args: argparse.Namespace) -> int:
 
     from vn_pipeline.definitions import defs
     from vn_pipeline.defs.resources import MarketSourceResource
-    from vn_pipeline.lib.market.calendar import last_trading_day_on_or_before, previous_trading_day
-    from vn_pipeline.runner import run_window
+    from vn_pipeline.lib.features import WARMUP_DAYS
+    from vn_pipeline.lib.market.calendar import last_trading_day_on_or_before, next_trading_day, previous_trading_day
+    from vn_pipeline.runner import run_job, run_window
 
     end = date.fromisoformat(args.end) if args.end else last_trading_day_on_or_before(date.today())
     start = previous_trading_day(end, args.history_days - 1)
     first_tick_day = previous_trading_day(end, args.intraday_days - 1) if args.intraday_days > 1 else end
     source = MarketSourceResource(
-        universe=args.universe, seed=args.seed, n_symbols=args.symbols, intraday_since=first_tick_day.isoformat()
+        universe=args.universe,
+        seed=args.seed,
+        n_symbols=args.symbols,
+        intraday_since=first_tick_day.isoformat(),
+        planted_effects=args.planted_effects,
     )
     _say(
         f"materializing market data for {start} → {end} ({args.history_days} trading days, universe "
         f"{args.universe}; intraday ticks from {first_tick_day}) on the Dagster instance in {home} ..."
     )
     instance = dg.DagsterInstance.get()
-    outcome = run_window(defs, "market_daily_close", start, end, instance, resources={"market_source": source})
+    resources = {"market_source": source}
+    stages = [("market data", lambda: run_window(defs, "market_data", start, end, instance, resources=resources))]
+    model_start = next_trading_day(start, WARMUP_DAYS)  # the first day every feature has its full warm-up
+    if args.research and model_start < end:
+        train_config = {"ops": {"ml__lgbm_model": {"config": {"start": model_start.isoformat()}}}}
+        stages += [
+            ("features", lambda: run_window(defs, "features", start, end, instance, resources=resources)),
+            ("model", lambda: run_job(defs, "train", instance, train_config, resources)),
+            ("predictions", lambda: run_window(defs, "predict", model_start, end, instance, resources=resources)),
+            ("evaluation", lambda: run_job(defs, "evaluate", instance, resources=resources)),
+        ]
+        _say(f"then features, walk-forward LightGBM from {model_start}, predictions and evaluation "
+             f"(planted effects: {args.planted_effects or 'none'})")  # fmt: skip
+    outcomes = []
+    for stage, run in stages:
+        _say(f"{stage} ...")
+        outcomes.append((stage, run()))
+        if not outcomes[-1][1].success:
+            _say(f"{stage} FAILED: later stages skipped (see the run in the UI)")
+            break
     counts = _row_counts(url)
     _say("rows per table:")
     for table, count in counts.items():
         print(f"    {table:<24} {count:>12,}")
-    _say(f"checks passed: {len(outcome.checks_passed)}, failed: {len(outcome.checks_failed)}")
-    for failed in outcome.checks_failed:
-        print(f"    FAILED {failed}")
-    _say(f"run {outcome.run_id} {'succeeded' if outcome.success else 'FAILED'} in "
-         f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+    passed = sum(len(o.checks_passed) for _, o in outcomes)
+    failed = [name for _, o in outcomes for name in o.checks_failed]
+    _say(f"checks passed: {passed}, failed: {len(failed)}")
+    for name in failed:
+        print(f"    FAILED {name}")
+    if args.research:
+        _print_evaluation(url)
+    for stage, outcome in outcomes:
+        _say(f"{stage}: run {outcome.run_id} {'succeeded' if outcome.success else 'FAILED'}")
+    _say(f"done in {time.perf_counter() - started:.1f} s")
     _say("open the Dagster UI on this instance with:  .venv/bin/vn-pipeline ui   (then http://127.0.0.1:3000)")
     _say(f'query the warehouse with:  psql "{url}"')
-    return 0 if outcome.success and not outcome.checks_failed else 1
+    return 0 if all(o.success for _, o in outcomes) and not failed else 1
+
+
+def _print_evaluation(url: str) -> None:
+    from vn_pipeline.lib.warehouse import connect
+
+    with connect(url) as conn:
+        row = conn.execute(
+            "SELECT count(*), avg(ic), stddev_samp(ic), avg(rank_ic), stddev_samp(rank_ic), avg(coverage)"
+            " FROM ml.evaluation_daily"
+        ).fetchone()
+    days, ic, ic_sd, rank_ic, rank_sd, cover = row
+    if not days:
+        _say("evaluation: no out-of-sample day with a realized label yet")
+        return
+    _say(f"out-of-sample evaluation over {days} days (Qlib LightGBM/Alpha158/CSI300 for scale: IC 0.045, "
+         "ICIR 0.37, Rank IC 0.047, Rank ICIR 0.39):")  # fmt: skip
+    icir = ic / ic_sd if ic_sd else float("nan")
+    rank_icir = rank_ic / rank_sd if rank_sd else float("nan")
+    print(f"    {'IC':<10} {ic:>8.4f}    {'ICIR':<10} {icir:>8.3f}")
+    print(f"    {'Rank IC':<10} {rank_ic:>8.4f}    {'Rank ICIR':<10} {rank_icir:>8.3f}")
+    print(f"    {'coverage':<10} {cover:>8.1%}")
 
 
 def ui(args: argparse.Namespace) -> int:
@@ -114,6 +164,12 @@ def main(argv: list[str] | None = None) -> int:
     run_demo.add_argument("--intraday-days", type=int, default=5, help="last N trading days with full ticks")
     run_demo.add_argument("--end", default=None, help="last trading day (default: the latest one)")
     run_demo.add_argument("--seed", type=int, default=7)
+    run_demo.add_argument(
+        "--planted-effects",
+        default="short_term_reversal=0.1,foreign_flow_momentum=0.1",
+        help="documented simulator effects the model should find ('' for none: then it should find nothing)",
+    )
+    run_demo.add_argument("--no-research", dest="research", action="store_false", help="market data only")
     run_demo.set_defaults(handler=demo)
 
     run_ui = commands.add_parser("ui", help="start the Dagster UI on the project's instance")

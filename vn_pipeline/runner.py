@@ -47,8 +47,21 @@ def run_window(
     for bound in (start, end):
         if not is_trading_day(bound):
             raise ValueError(f"{bound} is not a trading day; a window must start and end on one")
-    job = defs.resolve_job_def(job_name)
     tags = {ASSET_PARTITION_RANGE_START_TAG: start.isoformat(), ASSET_PARTITION_RANGE_END_TAG: end.isoformat()}
+    return run_job(defs, job_name, instance, run_config, resources, log_level, tags)
+
+
+def run_job(
+    defs: dg.Definitions,
+    job_name: str,
+    instance: dg.DagsterInstance,
+    run_config: dict | None = None,
+    resources: dict[str, object] | None = None,
+    log_level: str = "INFO",
+    tags: dict[str, str] | None = None,
+) -> WindowRun:
+    """One in-process run of ``job_name`` on ``instance``, with its asset checks' outcomes."""
+    job = defs.resolve_job_def(job_name)
     config = {"loggers": {"console": {"config": {"log_level": log_level}}}, **(run_config or {})}
     result = job.execute_in_process(
         run_config=config, instance=instance, tags=tags, raise_on_error=False, resources=resources

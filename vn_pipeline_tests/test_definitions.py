@@ -28,12 +28,21 @@ def test_definitions_load_everything():
     assert {s.name for s in repo.schedule_defs} == {"daily_close_schedule"}
     assert {s.name for s in repo.sensor_defs} == {"landing_file_sensor"}
     assert {"warehouse", "market_source"} <= set(repo.get_top_level_resources())
-    assert {"market_daily_close", "landing_file_ingest"} <= {j.name for j in repo.get_all_jobs()}
+    assert {"market_daily_close", "market_data", "features", "train", "predict", "evaluate", "landing_file_ingest"} <= {
+        j.name for j in repo.get_all_jobs()
+    }
+    assert {"features/daily", "ml/lgbm_model", "ml/predictions", "ml/evaluation"} <= keys
+    assert {
+        ("features/daily", "features_nan_only_in_warmup"),
+        ("features/daily", "feature_drift_psi"),
+        ("ml/lgbm_model", "oos_rank_ic_above_minimum"),
+    } <= checks
 
 
-def test_only_the_raw_tick_rules_check_blocks():
+def test_only_the_tick_rules_and_the_model_gate_block():
     blocking = {spec.name: spec.blocking for checks in defs.asset_checks for spec in checks.check_specs}
     assert blocking.pop("raw_ticks_obey_market_rules") is True
+    assert blocking.pop("oos_rank_ic_above_minimum") is True
     assert not any(blocking.values())
 
 

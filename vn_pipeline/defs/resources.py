@@ -20,6 +20,7 @@ from vn_pipeline.lib.market.calendar import last_trading_day_on_or_before, previ
 from vn_pipeline.lib.paths import state_dir
 from vn_pipeline.lib.sources.landing import scan_landing_dir
 from vn_pipeline.lib.sources.simulator import MarketSimulator, SimulatorConfig
+from vn_pipeline.lib.sources.simulator_daily import AlphaEffect
 from vn_pipeline.lib.warehouse.quarantine import replace_quarantine
 
 SOURCE_KINDS = ("simulator", "vnstock_files")
@@ -62,8 +63,21 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 @cache
-def _simulator(seed: int, universe: str, n_symbols: int | None) -> MarketSimulator:
-    return MarketSimulator(SimulatorConfig(seed=seed, universe=universe, n_symbols=n_symbols))
+def _simulator(seed: int, universe: str, n_symbols: int | None, effects: str) -> MarketSimulator:
+    config = SimulatorConfig(seed=seed, universe=universe, n_symbols=n_symbols, alpha_effects=parse_effects(effects))
+    return MarketSimulator(config)
+
+
+def parse_effects(spec: str) -> tuple[AlphaEffect, ...]:
+    """'short_term_reversal=0.1,foreign_flow_momentum=0.05' → planted effects with those strengths."""
+    effects = []
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        kind, _, strength = item.partition("=")
+        try:
+            effects.append(AlphaEffect(kind.strip(), float(strength)))
+        except ValueError as err:
+            raise ValueError(f"planted effect {item!r}: expected kind=strength ({err})") from err
+    return tuple(effects)
 
 
 class MarketSourceResource(dg.ConfigurableResource):
@@ -73,6 +87,7 @@ class MarketSourceResource(dg.ConfigurableResource):
     seed: int = 7
     universe: str = "vn30"
     n_symbols: int | None = None
+    planted_effects: str = ""  # e.g. "short_term_reversal=0.1": a learnable signal for the research loop
     intraday_days: int = 5
     intraday_since: str | None = None
     landing_dir: str = ""
@@ -81,7 +96,11 @@ class MarketSourceResource(dg.ConfigurableResource):
         """The simulator, or None when the data comes from vendor files in the landing directory."""
         if self.kind not in SOURCE_KINDS:
             raise ValueError(f"market_source.kind={self.kind!r}: expected one of {SOURCE_KINDS}")
-        return _simulator(self.seed, self.universe, self.n_symbols) if self.kind == "simulator" else None
+        return (
+            _simulator(self.seed, self.universe, self.n_symbols, self.planted_effects)
+            if self.kind == "simulator"
+            else None
+        )
 
     def landing_files_between(self, start: date, end: date) -> list[Path]:
         """Landed vendor files whose session falls in [start, end], read when the run starts."""
@@ -108,6 +127,7 @@ def build_resources() -> dict[str, object]:
             kind=os.environ.get("VN_PIPELINE_SOURCE", "simulator"),
             universe=os.environ.get("VN_PIPELINE_UNIVERSE", "vn30"),
             seed=int(os.environ.get("VN_PIPELINE_SEED", "7")),
+            planted_effects=os.environ.get("VN_PIPELINE_PLANTED_EFFECTS", ""),
             landing_dir=os.environ.get("VN_PIPELINE_LANDING_DIR", ""),
         ),
     }

@@ -60,7 +60,7 @@ def _snapshot(url: str) -> dict[str, list]:
 
 def test_window_materializes_every_table_and_passes_every_check(warehouse_url, instance):
     resources = _resources(warehouse_url, intraday_since=LAST.isoformat())
-    outcome = run_window(defs, "market_daily_close", FIRST, LAST, instance, resources=resources)
+    outcome = run_window(defs, "market_data", FIRST, LAST, instance, resources=resources)
     assert outcome.success
     assert not outcome.checks_failed
     assert len(outcome.checks_passed) == 5
@@ -92,7 +92,7 @@ def test_rerunning_a_window_gives_identical_tables(warehouse_url, instance):
     resources = _resources(warehouse_url, intraday_since=LAST.isoformat())
     before = _snapshot(warehouse_url)
     assert before["raw_ticks"], "runs after the first test's window"
-    assert run_window(defs, "market_daily_close", FIRST, LAST, instance, resources=resources).success
+    assert run_window(defs, "market_data", FIRST, LAST, instance, resources=resources).success
     assert _snapshot(warehouse_url) == before
 
 
@@ -195,7 +195,7 @@ def test_daily_job_reads_the_landing_directory_when_the_source_is_vendor_files(t
         "warehouse": WarehouseResource(database_url=warehouse_url),
         "market_source": _vendor_files(landing),
     }
-    outcome = run_window(defs, "market_daily_close", day, day, instance, resources=resources)
+    outcome = run_window(defs, "market_data", day, day, instance, resources=resources)
     assert outcome.success and not outcome.checks_failed
     closes = dict(_table(warehouse_url, "SELECT symbol, close FROM market.ohlcv_1d WHERE trading_date = %s", day))
     last_prices = {
@@ -221,7 +221,7 @@ def test_a_feed_breaking_rules_above_the_limit_blocks_downstream_bars(tmp_path, 
         "warehouse": WarehouseResource(database_url=warehouse_url),
         "market_source": _vendor_files(landing),
     }
-    outcome = run_window(defs, "market_daily_close", day, day, instance, resources=resources)
+    outcome = run_window(defs, "market_data", day, day, instance, resources=resources)
     assert not outcome.success
     assert "market/raw_ticks:raw_ticks_obey_market_rules" in outcome.checks_failed
     assert _table(warehouse_url, "SELECT count(*) FROM market.ohlcv_1d WHERE trading_date = %s", day) == [(0,)]

@@ -1,12 +1,22 @@
-"""Jobs the schedule and the sensor launch."""
+"""Jobs: what the schedule, the sensor, the demo and people launch."""
 
 import dagster as dg
 
 from vn_pipeline.defs.partitions import trading_days
 
 MARKET_DATA = dg.AssetSelection.groups("market_data")
+FEATURES = dg.AssetSelection.assets(["features", "daily"])
+PREDICTIONS = dg.AssetSelection.assets(["ml", "predictions"])
 
-market_daily_close = dg.define_asset_job("market_daily_close", selection=MARKET_DATA, partitions_def=trading_days)
+# The close: the day's market data, its features and the approved model's scores.
+market_daily_close = dg.define_asset_job(
+    "market_daily_close", selection=MARKET_DATA | FEATURES | PREDICTIONS, partitions_def=trading_days
+)
+market_data = dg.define_asset_job("market_data", selection=MARKET_DATA, partitions_def=trading_days)
+features = dg.define_asset_job("features", selection=FEATURES, partitions_def=trading_days)
+predict = dg.define_asset_job("predict", selection=PREDICTIONS, partitions_def=trading_days)
+train = dg.define_asset_job("train", selection=dg.AssetSelection.assets(["ml", "lgbm_model"]))
+evaluate = dg.define_asset_job("evaluate", selection=dg.AssetSelection.assets(["ml", "evaluation"]))
 
 landing_file_ingest = dg.define_asset_job(
     "landing_file_ingest",
@@ -15,3 +25,5 @@ landing_file_ingest = dg.define_asset_job(
     ),
     partitions_def=trading_days,
 )
+
+JOBS = [market_daily_close, market_data, features, predict, train, evaluate, landing_file_ingest]

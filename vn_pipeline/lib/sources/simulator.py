@@ -9,6 +9,15 @@ Guarantees (tested in vn_pipeline_tests/unit/test_simulator*.py):
   is requested (simulator_daily); ticks(D) depend only on (seed, D, symbol);
 - every price on the exchange's tick grid and inside the day's [floor, ceiling]; volumes in board lots;
 - ticks(D) aggregate exactly (open/high/low/close/volume/value) to daily_bars for D (simulator_intraday).
+
+Planted effects (SimulatorConfig.alpha_effects, default none; defined in simulator_daily):
+    SimulatorConfig(alpha_effects=(AlphaEffect("short_term_reversal", 0.1),
+                                   AlphaEffect("foreign_flow_momentum", 0.1)))
+- short_term_reversal: day D+1's return gets -strength x (symbol's idio vol) x z(past `lookback`=5-day return).
+- foreign_flow_momentum: day D+1's return gets +strength x (idio vol) x z(net foreign buy ratio of day D).
+Both are point-in-time (D+1 depends on data <= D; that is the planted signal) and go through the same
+grid/band/limit-lock machinery as every other return. Without effects the output is bit-identical to the
+effect-free simulator.
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ from vn_pipeline.lib import columns
 from vn_pipeline.lib.market.exchanges import EXCHANGES, price_limits_array
 from vn_pipeline.lib.market.sessions import CONTINUOUS, VN_TZ, sessions
 from vn_pipeline.lib.sources import simulator_intraday as intraday
-from vn_pipeline.lib.sources.simulator_daily import STREAM_TICKS, DailyPath, DayRecord
+from vn_pipeline.lib.sources.simulator_daily import STREAM_TICKS, AlphaEffect, DailyPath, DayRecord
 from vn_pipeline.lib.sources.universe import PUBLIC_COLUMNS, universe_frame
 
 LISTING_COLUMNS = list(columns.LISTINGS)
@@ -42,23 +51,26 @@ class SimulatorConfig:
     universe: str = "vn30"  # "vn30" or "full" (~1,600 symbols across HOSE/HNX/UPCOM)
     n_symbols: int | None = None  # optional cap (first n of the universe), for tests
     genesis: dt.date = dt.date(2019, 1, 2)  # path starts here; day D depends only on seed and days <= D
-    # Hook for planted, learnable effects (e.g. a momentum or flow signal for the ML stage). Each entry will
-    # adjust the daily return inside DailyPath._step before prices are formed; none are implemented yet.
-    alpha_effects: tuple = ()
+    # Planted, learnable effects for the ML stage (see the module docstring); each adjusts the daily return
+    # inside DailyPath._step before prices are formed.
+    alpha_effects: tuple[AlphaEffect, ...] = ()
 
 
 @lru_cache(maxsize=8)
-def _shared_path(seed: int, genesis: dt.date, universe: str, width: int) -> tuple[DailyPath, threading.Lock]:
+def _shared_path(
+    seed: int, genesis: dt.date, universe: str, width: int, effects: tuple[AlphaEffect, ...] = ()
+) -> tuple[DailyPath, threading.Lock]:
     """One lazily-extended path per configuration: instances with the same config share the work."""
-    return DailyPath(universe_frame("full"), width, seed, genesis), threading.Lock()
+    return DailyPath(universe_frame("full"), width, seed, genesis, effects), threading.Lock()
 
 
 class MarketSimulator:
     """Simulated HOSE/HNX/UPCoM market; see the module docstring for the guarantees."""
 
     def __init__(self, config: SimulatorConfig = SimulatorConfig()) -> None:
-        if config.alpha_effects:
-            raise NotImplementedError("alpha_effects are a reserved hook; no effect is implemented yet")
+        effects = tuple(config.alpha_effects)
+        if not all(isinstance(e, AlphaEffect) for e in effects):
+            raise TypeError(f"alpha_effects must be AlphaEffect instances, got {effects!r}")
         self.config = config
         frame = universe_frame(config.universe)
         if config.n_symbols is not None:
@@ -66,7 +78,7 @@ class MarketSimulator:
                 raise ValueError(f"n_symbols must be >= 1, got {config.n_symbols}")
             frame = frame.iloc[: config.n_symbols]
         self._params = frame.reset_index(drop=True)
-        self._path, self._lock = _shared_path(config.seed, config.genesis, config.universe, len(frame))
+        self._path, self._lock = _shared_path(config.seed, config.genesis, config.universe, len(frame), effects)
         self._symbols = self._params["symbol"].to_numpy(dtype=object)
         self._exchange = self._params["exchange"].to_numpy(dtype=object)
         self._sector = self._params["sector"].to_numpy(dtype=object)

@@ -8,12 +8,27 @@ the full market (VN30 prices are the same whichever universe you ask for).
 Value design (see simulator_intraday): the daily bar fixes O/H/L/C, volume V (lots) and value = lot * S with
 S = V*L + tick(L)*k, i.e. value is chosen here, cheaply, on the lattice that tick-level trades can reach
 exactly; ticks() then constructs trades that hit it to the VND.
+
+Planted effects (AlphaEffect, off by default): small, documented, learnable predictability added to the daily
+return before prices are formed, so the ML stage has something real to find and tests can check it does.
+Each effect on day D+1 is a function of the path up to D only (that IS the signal; nothing looks ahead).
+z-scores are per symbol (time-series standardised by the symbol's own volatility), not cross-sectional:
+a cross-sectional z would make a symbol's path depend on which other symbols are simulated and break the
+"every universe is a prefix of full" guarantee. The learner still sees it cross-sectionally (rank IC).
+- short_term_reversal(strength, lookback=5): r[D+1] += -strength * sigma_i * z_i, z_i = (sum of the last
+  `lookback` daily log returns up to D) / (sqrt(lookback) * total_sigma_i), clipped to +-3.
+- foreign_flow_momentum(strength): r[D+1] += +strength * sigma_i * z_i, z_i = net foreign buy ratio of D
+  ((buy - sell) / volume) divided by an EWMA (halflife ~23 days) of its own square, clipped to +-3.
+sigma_i is the symbol's unconditional idiosyncratic daily vol, so `strength` is roughly the one-day
+information coefficient of the effect against idiosyncratic returns (0.1 = strong, real alphas are ~0.03).
+With no effects, no extra state is touched and the output is bit-identical to the effect-free simulator.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -33,6 +48,27 @@ GARCH_ALPHA, GARCH_BETA = 0.08, 0.90  # volatility clustering; persistence 0.98
 VOL_MARKET, VOL_SECTOR = 0.011, 0.007
 VOL_IDIO = {"HOSE": 0.019, "HNX": 0.028, "UPCOM": 0.040}
 FOREIGN_SHARE = {"HOSE": 0.04, "HNX": 0.015, "UPCOM": 0.005}
+
+
+EFFECT_KINDS = ("short_term_reversal", "foreign_flow_momentum")
+EFFECT_Z_CLIP = 3.0  # one outlier day (a 10% news jump) must not dominate the planted signal
+FLOW_EWMA_DECAY = 0.97  # halflife ~23 trading days for the flow-ratio scale
+FLOW_RATIO_SCALE = 1.62  # std of (2u*e^{0.6g} - 2u'*e^{0.6g'}): net flow ratio ~ fshare * this, used as start
+
+
+@dataclass(frozen=True)
+class AlphaEffect:
+    """A planted, learnable effect (see the module docstring for the exact definitions)."""
+
+    kind: Literal["short_term_reversal", "foreign_flow_momentum"]
+    strength: float
+    lookback: int = 5  # trading days (short_term_reversal only)
+
+    def __post_init__(self) -> None:
+        if self.kind not in EFFECT_KINDS:
+            raise ValueError(f"unknown alpha effect {self.kind!r}; expected one of {EFFECT_KINDS}")
+        if self.lookback < 1:
+            raise ValueError(f"lookback must be >= 1, got {self.lookback}")
 
 
 # Stock tick table by exchange code (HOSE, HNX, UPCOM) x price region (<10k, <50k, >=50k), the same rule as
@@ -84,8 +120,11 @@ class DayRecord:
 class DailyPath:
     """Generates and caches the daily path from genesis forward, extending on demand."""
 
-    def __init__(self, params: pd.DataFrame, width: int, seed: int, genesis: dt.date) -> None:
+    def __init__(
+        self, params: pd.DataFrame, width: int, seed: int, genesis: dt.date, effects: tuple[AlphaEffect, ...] = ()
+    ) -> None:
         self.seed = seed
+        self.effects = tuple(effects)
         self.full_width = len(params)
         self.n = width
         p = params.iloc[:width]
@@ -141,6 +180,44 @@ class DailyPath:
         cap = self._cap()
         hold = np.where(full_room, cap, cap * (0.3 + 0.7 * hold_u)).astype(np.int64)
         self.hold = hold - hold % 100
+        if self.effects:
+            self._init_effect_state()
+
+    def _init_effect_state(self) -> None:
+        """State the planted effects read: only built when effects are on (no effect on the default path)."""
+        n = self.n
+        lookback = max([e.lookback for e in self.effects if e.kind == "short_term_reversal"], default=1)
+        self.ret_hist = np.zeros((lookback, n))  # last `lookback` daily log returns, row t % lookback
+        self.total_sigma = np.sqrt(self.sigma**2 + self.beta**2 * VOL_MARKET**2 + VOL_SECTOR**2)
+        self.flow_var = (FLOW_RATIO_SCALE * self.fshare) ** 2
+        self.flow_z = np.zeros(n)
+
+    def _planted_return(self, t: int) -> np.ndarray:
+        """Extra log return of day t from the effects; reads only state written by days < t."""
+        out = np.zeros(self.n)
+        for e in self.effects:
+            if e.kind == "short_term_reversal":
+                rows = [(t - k) % len(self.ret_hist) for k in range(1, e.lookback + 1)]
+                past = self.ret_hist[rows].sum(axis=0) if t >= 1 else np.zeros(self.n)
+                z = np.clip(past / (np.sqrt(e.lookback) * self.total_sigma), -EFFECT_Z_CLIP, EFFECT_Z_CLIP)
+                out -= e.strength * self.sigma * z
+            else:  # foreign_flow_momentum
+                out += e.strength * self.sigma * self.flow_z
+        return out
+
+    def _update_effect_state(
+        self, t: int, traded: np.ndarray, ref: np.ndarray, close: np.ndarray, f_net: np.ndarray, volume: np.ndarray
+    ) -> None:
+        """Record day t's realised return and flow z-score (after the day is formed: point-in-time for t+1)."""
+        # ref is the ex-date-adjusted reference, so a stock dividend is not a fake -X% return.
+        ret = np.where(traded, np.log(np.maximum(close, 1) / np.maximum(ref, 1)), 0.0)
+        self.ret_hist[t % len(self.ret_hist)] = ret
+        ratio = np.where(traded, f_net / np.maximum(volume, 1), 0.0)
+        self.flow_var = np.where(
+            traded, FLOW_EWMA_DECAY * self.flow_var + (1 - FLOW_EWMA_DECAY) * ratio**2, self.flow_var
+        )
+        scale = np.sqrt(np.maximum(self.flow_var, 1e-12))
+        self.flow_z = np.clip(ratio / scale, -EFFECT_Z_CLIP, EFFECT_Z_CLIP)
 
     def _cap(self) -> np.ndarray:
         return np.floor(self.cap_pct / 100.0 * self.shares).astype(np.int64)
@@ -215,6 +292,8 @@ class DailyPath:
         # the variance term offsets volatility drag so prices neither melt away nor explode over years.
         jump = np.where(u[7] < self.jump_prob, 0.10 * g[8], 0.0)
         r = self.drift + 0.5 * var + self.beta * e_m + e_s[self.sector_idx] + e_i + jump + self.carry
+        if self.effects:
+            r = r + self._planted_return(t)
         r = np.where(first, 0.08 + 0.12 * g[0], r)  # listing-day pop, inside the wide first-day band
         target = ref * np.exp(r)
         close = np.clip(round_nearest_tick(cx, target), floor, ceil)
@@ -272,6 +351,8 @@ class DailyPath:
         next_ref = np.where(cx == 2, round_nearest_tick(cx, vwap), close)
         self.ref = np.where(traded, next_ref, ref)
         self.carry = np.where(traded, self.carry, 0.0)
+        if self.effects:
+            self._update_effect_state(t, traded, ref, close, f_buy - f_sell, lots * lot)
 
         i32 = np.int32
         zero = np.zeros(n, dtype=i32)

@@ -2,18 +2,14 @@
 CREATE SCHEMA IF NOT EXISTS ml;
 
 CREATE TABLE ml.models (
-    model_id       text        PRIMARY KEY,
-    trained_at     timestamptz NOT NULL DEFAULT now(),
-    train_start    date        NOT NULL,
-    train_end      date        NOT NULL,   -- last day whose label window the model saw ends on valid_end
-    valid_end      date        NOT NULL,
-    usable_from    date        NOT NULL,   -- first day it may score: after valid_end's label window + embargo
-    feature_names  jsonb       NOT NULL,
-    params         jsonb       NOT NULL,
-    data_hash      text        NOT NULL,
-    best_iteration integer     NOT NULL,
-    metrics        jsonb       NOT NULL DEFAULT '{}',
-    model_text     text        NOT NULL    -- LightGBM's own text format
+    model_id    text        PRIMARY KEY,   -- content address: trees + training data hash
+    trained_at  timestamptz NOT NULL DEFAULT now(),
+    train_start date        NOT NULL,
+    train_end   date        NOT NULL,
+    valid_end   date        NOT NULL,
+    data_end    date        NOT NULL,      -- last day whose bars it saw, label windows included
+    metadata    jsonb       NOT NULL,      -- feature list, parameters, data hash, horizon, embargo, metrics
+    model_text  text        NOT NULL       -- LightGBM's own text format: reload and re-score exactly
 );
 
 CREATE TABLE ml.predictions (
@@ -28,6 +24,8 @@ CREATE TABLE ml.evaluation_daily (
     trading_date date             NOT NULL PRIMARY KEY,
     ic           double precision,
     rank_ic      double precision,
-    n_symbols    integer          NOT NULL,
-    coverage     double precision NOT NULL
+    n            integer,           -- scored names with a realized label
+    n_tradable   integer,
+    n_scored     integer,
+    coverage     double precision
 );

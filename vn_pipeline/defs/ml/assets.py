@@ -1,0 +1,173 @@
+"""ml/lgbm_model, ml/predictions, ml/evaluation: walk-forward LightGBM on the feature matrix, scored daily."""
+
+import base64
+from datetime import date
+
+import dagster as dg
+import pandas as pd
+
+from vn_pipeline.defs.features.assets import actions_between, features_daily
+from vn_pipeline.defs.market_data.assets import COMMON, _materialized, corporate_actions, ohlcv_1d, window
+from vn_pipeline.defs.resources import WarehouseResource
+from vn_pipeline.lib.evaluation import evaluate, plot_ic
+from vn_pipeline.lib.features import adjust_prices
+from vn_pipeline.lib.labels import make_labels
+from vn_pipeline.lib.market.calendar import CALENDAR_START
+from vn_pipeline.lib.ml.predict import PREDICTION_COLUMNS, predict_walk_forward
+from vn_pipeline.lib.ml.registry import load_models, save_models
+from vn_pipeline.lib.ml.train import walk_forward_train
+from vn_pipeline.lib.ml.walk_forward import walk_forward_splits
+
+ML = {"group_name": "ml", "owners": ["team:research"], "kinds": {"timescaledb", "lightgbm"}}
+
+
+class ModelConfig(dg.Config):
+    """Walk-forward training. Dates default to everything in features.daily; windows are trading days."""
+
+    start: str | None = None
+    end: str | None = None
+    horizon_days: int = 2
+    entry: str = "open"
+    train_days: int = 120
+    valid_days: int = 40
+    test_days: int = 40
+    mode: str = "expanding"
+    purge_days: int = 3
+    embargo_days: int = 3
+    num_leaves: int = 31
+    learning_rate: float = 0.05
+    feature_fraction: float = 0.8
+    min_data_in_leaf: int = 50
+    num_boost_round: int = 300
+    early_stopping_rounds: int = 30
+    tune: bool = False
+    n_trials: int = 10
+    seed: int = 0
+    min_oos_rank_ic: float = 0.0
+
+
+def training_data(warehouse: WarehouseResource, start: date, end: date, horizon: int, entry: str):
+    """Features and T+2-consistent labels on dividend-adjusted prices, for [start, end]."""
+    features = warehouse.read_partition("features.daily", start, end)
+    bars = warehouse.read_partition("market.ohlcv_1d", start, end)
+    actions = actions_between(warehouse, start, end)
+    labels = make_labels(adjust_prices(bars, actions), entry=entry, horizon_days=horizon)
+    return features, labels
+
+
+def _window_of(warehouse: WarehouseResource, config: ModelConfig) -> tuple[date, date]:
+    with warehouse.connect() as conn:
+        first, last = conn.execute("SELECT min(trading_date), max(trading_date) FROM features.daily").fetchone()
+    if first is None:
+        raise ValueError("features.daily is empty: materialize features/daily first")
+    start = date.fromisoformat(config.start) if config.start else first
+    end = date.fromisoformat(config.end) if config.end else last
+    return start, end
+
+
+@dg.asset(key=["ml", "lgbm_model"], deps=[features_daily, ohlcv_1d, corporate_actions], **ML)
+def lgbm_model(context: dg.AssetExecutionContext, config: ModelConfig, warehouse: WarehouseResource):
+    """LightGBM models trained walk-forward (purge and embargo ≥ the label horizon, early stopping on a
+    validation window), each stored in ml.models with its window, features, parameters and data hash. The
+    out-of-sample Rank IC over the splits' test windows is measured here and gates the predictions."""
+    start, end = _window_of(warehouse, config)
+    features, labels = training_data(warehouse, start, end, config.horizon_days, config.entry)
+    dates = sorted(features["trading_date"].unique())
+    splits = walk_forward_splits(
+        dates, config.train_days, config.valid_days, config.test_days, mode=config.mode,
+        purge_days=config.purge_days, embargo_days=config.embargo_days, horizon_days=config.horizon_days,
+    )  # fmt: skip
+    if not splits:
+        raise ValueError(f"{len(dates)} feature days are too few for train/valid/test windows of "
+                         f"{config.train_days}/{config.valid_days}/{config.test_days} days")  # fmt: skip
+    params = {"objective": "regression", "num_leaves": config.num_leaves, "learning_rate": config.learning_rate,
+              "feature_fraction": config.feature_fraction, "min_data_in_leaf": config.min_data_in_leaf,
+              "verbose": -1}  # fmt: skip
+    models = walk_forward_train(
+        features, labels, splits, params, config.num_boost_round, config.early_stopping_rounds,
+        seed=config.seed, tune=config.tune, n_trials=config.n_trials,
+    )  # fmt: skip
+    test_days = [d for s in splits for d in dates if s.test_start <= d <= s.test_end]
+    oos = predict_walk_forward(models, features, test_days, dates)
+    report = evaluate(oos, labels, boosters=[m.booster for m in models], horizon_days=config.horizon_days)
+    oos_rank_ic = report.summary.get("rank_ic_mean", float("nan"))
+    approved = bool(oos_rank_ic >= config.min_oos_rank_ic)
+    metrics = {**report.summary, "min_oos_rank_ic": config.min_oos_rank_ic, "approved": approved}
+    with warehouse.connect() as conn:
+        save_models(conn, models, {m.model_id: metrics for m in models})
+    context.log.info(f"ml/lgbm_model: {len(models)} walk-forward models, OOS {report.summary}")
+    table = pd.DataFrame(
+        [
+            {"model_id": m.model_id, "train": f"{m.train_start} → {m.train_end}", "valid_end": str(m.valid_end),
+             "best_iteration": m.best_iteration}
+            for m in models
+        ]
+    )  # fmt: skip
+    return dg.MaterializeResult(
+        metadata={
+            "models": dg.MetadataValue.md(table.to_markdown(index=False)),
+            "model_ids": [m.model_id for m in models],
+            "oos_rank_ic": oos_rank_ic,
+            "oos_summary": {k: float(v) for k, v in report.summary.items()},
+            "min_oos_rank_ic": config.min_oos_rank_ic,
+            "feature_importance": dg.MetadataValue.md(report.importance.head(20).to_markdown(index=False)),
+            "window": f"{start} → {end}",
+        }
+    )
+
+
+@dg.asset(key=["ml", "predictions"], deps=[features_daily, lgbm_model], **{**COMMON, **ML})
+def predictions(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """A score for every symbol of each day, from the newest model whose training data (label windows and
+    embargo included) ended before that day. Days no model may score yet are left empty, and said so."""
+    start, end = window(context)
+    features = warehouse.read_partition("features.daily", start, end)
+    with warehouse.connect() as conn:
+        models = [m for m in load_models(conn) if m.extra.get("approved")]
+        query = "SELECT DISTINCT trading_date FROM features.daily WHERE trading_date <= %s ORDER BY 1"
+        dates = [row[0] for row in conn.execute(query, (end,))]
+    days = sorted(features["trading_date"].unique())
+    usable = [d for d in days if any(m.data_end < d for m in models)]
+    empty = pd.DataFrame(columns=PREDICTION_COLUMNS)
+    frame = predict_walk_forward(models, features, usable, dates) if usable else empty
+    if len(days) > len(usable):
+        context.log.warning(f"no model may score {len(days) - len(usable)} day(s) of {start} → {end} yet")
+    warehouse.write_partition("ml.predictions", frame, start, end)
+    return _materialized(context, frame, start, end, days_scored=len(usable))
+
+
+@dg.asset(key=["ml", "evaluation"], deps=[predictions], **ML)
+def evaluation(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """IC, ICIR, Rank IC and Rank ICIR of the stored predictions against realized T+2 labels, overall and per
+    month, with coverage. For scale, Qlib's LightGBM on Alpha158/CSI300: IC 0.045, Rank IC 0.047; on real
+    data an IC far above ~0.1 calls for a leakage hunt, not a celebration."""
+    with warehouse.connect() as conn:
+        first, last = conn.execute("SELECT min(trading_date), max(trading_date) FROM ml.predictions").fetchone()
+    if first is None:
+        raise ValueError("ml.predictions is empty: nothing to evaluate")
+    preds = warehouse.read_partition("ml.predictions", first, last)
+    _, labels = training_data(warehouse, first, warehouse_last_bar(warehouse), 2, "open")
+    tradable = warehouse.read_partition("market.ohlcv_1d", first, last, columns=["trading_date", "symbol"])
+    report = evaluate(preds, labels, tradable=tradable)
+    daily = report.daily.merge(report.coverage, on="trading_date", how="left")
+    if len(daily):
+        warehouse.write_partition("ml.evaluation_daily", daily, first, last)
+    image = base64.b64encode(plot_ic(report.daily)).decode()
+    context.log.info(f"ml/evaluation: {report.summary}")
+    return dg.MaterializeResult(
+        metadata={
+            "summary": dg.MetadataValue.md(pd.DataFrame([report.summary]).to_markdown(index=False)),
+            "monthly": dg.MetadataValue.md(report.monthly.to_markdown(index=False)),
+            "ic_plot": dg.MetadataValue.md(f"![IC over time](data:image/png;base64,{image})"),
+            **{k: float(v) for k, v in report.summary.items()},
+        }
+    )
+
+
+def warehouse_last_bar(warehouse: WarehouseResource) -> date:
+    with warehouse.connect() as conn:
+        (last,) = conn.execute("SELECT max(trading_date) FROM market.ohlcv_1d").fetchone()
+    return last or CALENDAR_START
+
+
+ASSETS = [lgbm_model, predictions, evaluation]

@@ -1,0 +1,56 @@
+"""Foreign-investor flow features, normalized by the symbol's own traded value so they compare across symbols.
+
+With buy_value / sell_value (VND, foreign matched trades), value (VND, all trades) and room_remaining
+(shares foreigners may still buy):
+- foreign_net_ratio = (buy_value - sell_value) / value of the day, in [-1, 1];
+- foreign_net_ratio_5 / _20 = Σ net / Σ value over 5 / 20 bars (the same ratio on a smoother base);
+- foreign_net_chg_5 = foreign_net_ratio_5 - its value 5 bars earlier (change of the weekly flow);
+- foreign_net_acc_5 = foreign_net_chg_5 - its value 5 bars earlier (acceleration: change of the change);
+- foreign_participation_20 = Σ (buy_value + sell_value) / (2 Σ value) over 20 bars: foreigners' share of trading;
+- foreign_room_usage_60 = 1 - room_remaining / max(room_remaining over 60 bars). The total foreign room is not in
+  the feed, so the recent maximum stands in for it: 0 = room as open as it has been lately, → 1 = room being
+  used up; 1 when the room has stayed at 0 (full) for the whole window. Room is in raw shares, so a stock
+  dividend (which enlarges the room) shows as a drop in usage.
+- foreign_room_full = 1 when room_remaining is 0 (foreigners can only buy from other foreigners), else 0.
+Days without a flow row, or no flows at all, give NaN; a day with zero traded value gives NaN ratios.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vn_pipeline.lib.features.rolling import Panel, rolling_max, rolling_sum, shift
+
+NAMES: tuple[str, ...] = (
+    "foreign_net_ratio",
+    "foreign_net_ratio_5",
+    "foreign_net_ratio_20",
+    "foreign_net_chg_5",
+    "foreign_net_acc_5",
+    "foreign_participation_20",
+    "foreign_room_usage_60",
+    "foreign_room_full",
+)
+
+
+def _div(a: Panel, b: Panel) -> Panel:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b != 0, a / b, np.nan)
+
+
+def compute(p: dict[str, Panel]) -> dict[str, Panel]:
+    value, buy, sell, room = p["value"], p["buy_value"], p["sell_value"], p["room_remaining"]
+    net = buy - sell
+    out = {"foreign_net_ratio": _div(net, value)}
+    for n in (5, 20):
+        out[f"foreign_net_ratio_{n}"] = _div(rolling_sum(net, n), rolling_sum(value, n))
+    chg = out["foreign_net_ratio_5"] - shift(out["foreign_net_ratio_5"], 5)
+    out["foreign_net_chg_5"] = chg
+    out["foreign_net_acc_5"] = chg - shift(chg, 5)
+    out["foreign_participation_20"] = _div(rolling_sum(buy + sell, 20), 2.0 * rolling_sum(value, 20))
+    peak = rolling_max(room, 60)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        usage = np.where(peak > 0, 1.0 - room / peak, 1.0)
+    out["foreign_room_usage_60"] = np.where(np.isnan(peak) | np.isnan(room), np.nan, usage)
+    out["foreign_room_full"] = np.where(np.isnan(room), np.nan, (room <= 0).astype(np.float64))
+    return out

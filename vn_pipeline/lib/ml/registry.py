@@ -1,0 +1,44 @@
+"""Trained models in the warehouse (ml.models): every model ever trained can be reloaded and re-scored."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import psycopg
+
+from vn_pipeline.lib.ml.model_store import TrainedModel
+
+
+def save_models(
+    conn: psycopg.Connection[Any], models: list[TrainedModel], metrics: dict[str, dict] | None = None
+) -> int:
+    """Insert models by content address: saving the same model twice keeps one row."""
+    with conn.transaction(), conn.cursor() as cur:
+        for model in models:
+            record = model.to_record()
+            metadata = json.loads(record["metadata"])
+            # out-of-sample metrics and the approval ride in `extra`, so a reloaded model still carries them
+            metadata["extra"] = {**metadata.get("extra", {}), **(metrics or {}).get(model.model_id, {})}
+            cur.execute(
+                "INSERT INTO ml.models (model_id, train_start, train_end, valid_end, data_end, metadata, model_text)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (model_id) DO UPDATE SET metadata = EXCLUDED.metadata",
+                (model.model_id, model.train_start, model.train_end, model.valid_end, model.data_end,
+                 json.dumps(metadata, default=str), record["model_text"]),
+            )  # fmt: skip
+    return len(models)
+
+
+def load_models(conn: psycopg.Connection[Any], model_ids: list[str] | None = None) -> list[TrainedModel]:
+    """Models from ml.models (all, or the given ids), rebuilt from LightGBM's text and their metadata."""
+    query = "SELECT model_id, metadata, model_text FROM ml.models"
+    params: tuple = ()
+    if model_ids is not None:
+        query += " WHERE model_id = ANY(%s)"
+        params = (model_ids,)
+    rows = conn.execute(query + " ORDER BY valid_end, model_id", params).fetchall()
+    return [
+        TrainedModel.from_record({"model_id": mid, "metadata": json.dumps(meta), "model_text": text})
+        for mid, meta, text in rows
+    ]
