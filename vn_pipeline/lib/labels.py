@@ -6,7 +6,7 @@ exit is the afternoon of D+1+2 = D+3: the default label is close(D+3) / open(D+1
 TRADING days taken from the bars themselves (the union of dates present), so weekends and holidays are skipped.
 
 The label of D looks at bars up to `label_end_date(D)` = D + 1 + horizon trading days; training code uses that
-window to purge rows whose label overlaps validation/test periods (lib/training.py).
+window to purge rows whose label overlaps validation/test periods (lib/ml/walk_forward.py).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import pytest
 
 from vn_pipeline.lib.labels import label_span
 from vn_pipeline.lib.market.calendar import trading_days
-from vn_pipeline.lib.training import (
+from vn_pipeline.lib.ml import (
     Split,
     TrainedModel,
     optuna_search,

@@ -13,7 +13,7 @@ from vn_pipeline.lib.evaluation import evaluate, plot_ic
 from vn_pipeline.lib.features import adjust_prices
 from vn_pipeline.lib.labels import make_labels
 from vn_pipeline.lib.market.calendar import CALENDAR_START
-from vn_pipeline.lib.ml.predict import PREDICTION_COLUMNS, predict_walk_forward
+from vn_pipeline.lib.ml.predict import PREDICTION_COLUMNS, predict_walk_forward, qualifies
 from vn_pipeline.lib.ml.registry import load_models, save_models
 from vn_pipeline.lib.ml.train import walk_forward_train
 from vn_pipeline.lib.ml.walk_forward import walk_forward_splits
@@ -127,7 +127,7 @@ def predictions(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         query = "SELECT DISTINCT trading_date FROM features.daily WHERE trading_date <= %s ORDER BY 1"
         dates = [row[0] for row in conn.execute(query, (end,))]
     days = sorted(features["trading_date"].unique())
-    usable = [d for d in days if any(m.data_end < d for m in models)]
+    usable = [d for d in days if any(qualifies(m, d, dates) for m in models)]
     empty = pd.DataFrame(columns=PREDICTION_COLUMNS)
     frame = predict_walk_forward(models, features, usable, dates) if usable else empty
     if len(days) > len(usable):
