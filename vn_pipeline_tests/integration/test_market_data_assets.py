@@ -190,6 +190,7 @@ def test_daily_job_reads_the_landing_directory_when_the_source_is_vendor_files(t
     landing.mkdir()
     for symbol in ("DGW", "HHS", "DST"):  # sessions of 2026-02-13
         shutil.copy(REAL / "intraday" / f"{symbol}.csv", landing)
+    (landing / "exchanges.json").write_text('{"DGW": "HOSE"}')
     day = date(2026, 2, 13)
     resources = {
         "warehouse": WarehouseResource(database_url=warehouse_url),
@@ -203,8 +204,13 @@ def test_daily_job_reads_the_landing_directory_when_the_source_is_vendor_files(t
         for s in ("DGW", "HHS", "DST")
     }
     assert closes == last_prices
-    listed = _table(warehouse_url, "SELECT symbol FROM market.listings WHERE trading_date = %s ORDER BY 1", day)
-    assert listed == [("DGW",), ("DST",), ("HHS",)]
+    listed = _table(
+        warehouse_url,
+        "SELECT symbol, exchange, exchange_inferred FROM market.listings WHERE trading_date = %s ORDER BY 1",
+        day,
+    )
+    # DGW's exchange comes from the map dropped beside the files; the others are inferred, and flagged so
+    assert listed == [("DGW", "HOSE", False), ("DST", "HNX", True), ("HHS", "HOSE", True)]
 
 
 def test_a_feed_breaking_rules_above_the_limit_blocks_downstream_bars(tmp_path, warehouse_url, instance):

@@ -15,7 +15,13 @@ from vn_pipeline.lib.bar_rules import untraded_symbols
 from vn_pipeline.lib.bars import combine_daily, daily_bars_from_ticks, minute_bars
 from vn_pipeline.lib.market.calendar import trading_days as calendar_days
 from vn_pipeline.lib.sources.benchmarks import simulated_vn30
-from vn_pipeline.lib.sources.landing import LandedTicks, listings_from_landing_files, load_landed_ticks
+from vn_pipeline.lib.sources.landing import (
+    EXCHANGES_FILE,
+    LandedTicks,
+    known_exchanges,
+    listings_from_landing_files,
+    load_landed_ticks,
+)
 from vn_pipeline.lib.tick_rules import validate_ticks
 from vn_pipeline.lib.warehouse.quarantine import read_quarantine
 
@@ -57,7 +63,11 @@ def listings(
     start, end = window(context)
     simulator = market_source.simulator()
     if simulator is None:
-        frame = listings_from_landing_files(market_source.landing_files_between(start, end))
+        known = known_exchanges(market_source.landing_path())
+        frame = listings_from_landing_files(market_source.landing_files_between(start, end), known)
+        inferred = sorted(frame.loc[frame["exchange_inferred"], "symbol"])
+        if inferred:
+            context.log.warning(f"exchange inferred from the trades (add them to {EXCHANGES_FILE}): {inferred}")
     else:
         frame = simulator.listings(start, end)
     warehouse.write_partition("market.listings", frame, start, end)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from vn_pipeline.lib import columns
-from vn_pipeline.lib.market.exchanges import price_limits
+from vn_pipeline.lib.market.exchanges import normalize_exchange, price_limits
 from vn_pipeline.lib.sources.vnstock_files import read_intraday_file
 
 
@@ -106,18 +107,36 @@ def _as_quarantine(rejected: list[pd.DataFrame]) -> pd.DataFrame:
     )
 
 
-def listings_from_landing_files(paths: list[Path]) -> pd.DataFrame:
-    """One listing per landed file: its symbol, inferred exchange, reference price and the day's limits."""
+EXCHANGES_FILE = "exchanges.json"  # {"FRT": "HOSE", ...}: the exchange of each symbol, when the vendor omits it
+
+
+def known_exchanges(directory: Path) -> dict[str, str]:
+    """The landing directory's symbol → exchange map, if one was dropped there with the files."""
+    path = directory / EXCHANGES_FILE
+    if not path.exists():
+        return {}
+    try:
+        mapping = json.loads(path.read_text(encoding="utf-8"))
+        return {str(symbol).upper(): normalize_exchange(str(exchange)) for symbol, exchange in mapping.items()}
+    except (ValueError, AttributeError) as err:
+        raise ValueError(f"{path}: expected a JSON object of symbol → HOSE/HNX/UPCOM ({err})") from err
+
+
+def listings_from_landing_files(paths: list[Path], exchanges: dict[str, str] | None = None) -> pd.DataFrame:
+    """One listing per landed file: symbol, exchange (from ``exchanges``, else inferred from the trades, and
+    then flagged ``exchange_inferred``), reference price and the day's limits."""
     rows = []
     for path in paths:
         ticks = read_intraday_file(path).ticks
-        exchange = infer_exchange(set(ticks["session"]), ticks["price"].tolist())
+        symbol = ticks["symbol"].iloc[0]
+        known = (exchanges or {}).get(symbol)
+        exchange = known or infer_exchange(set(ticks["session"]), ticks["price"].tolist())
         reference = reference_price(path)
         floor, ceiling = price_limits(exchange, reference)
         rows.append(
             {
                 "trading_date": ticks["trading_date"].iloc[0],
-                "symbol": ticks["symbol"].iloc[0],
+                "symbol": symbol,
                 "exchange": exchange,
                 "instrument_type": "stock",
                 "sector": None,
@@ -125,6 +144,8 @@ def listings_from_landing_files(paths: list[Path]) -> pd.DataFrame:
                 "ceiling_price": ceiling,
                 "floor_price": floor,
                 "first_day": False,
+                "exchange_inferred": known is None,
             }
         )
-    return pd.DataFrame(rows, columns=list(columns.LISTINGS)).drop_duplicates(["trading_date", "symbol"], keep="last")
+    frame = pd.DataFrame(rows, columns=[*columns.LISTINGS, "exchange_inferred"])
+    return frame.drop_duplicates(["trading_date", "symbol"], keep="last")
