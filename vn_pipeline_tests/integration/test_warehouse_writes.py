@@ -231,3 +231,12 @@ def test_all_null_text_column_is_written_as_nulls(conn: psycopg.Connection[Any])
         "SELECT symbol, sector FROM market.listings WHERE trading_date = %s ORDER BY 1", (DAY,)
     ).fetchall()
     assert rows == [("FPT", None), ("VNM", None)]
+
+
+def test_a_tick_stamped_outside_its_trading_day_is_refused(conn: psycopg.Connection[Any]) -> None:
+    """The rewrite deletes by trading_date and by ts (chunk exclusion on hypertables), so a row whose ts lies
+    outside its trading day would survive a re-run: it must never get in."""
+    frame = ticks(10)
+    frame.loc[3, "ts"] = pd.Timestamp(f"{NEXT} 09:30", tz=TZ)
+    with pytest.raises(PartitionWriteError, match=r"raw_ticks: 1 row\(s\) have ts outside"):
+        write_partition(conn, "market.raw_ticks", frame, DAY, DAY)
