@@ -206,3 +206,25 @@ def test_universes_and_errors() -> None:
         sim.listings(dt.date(2026, 12, 1), dt.date(2027, 1, 10))
     with pytest.raises(ValueError, match="not a trading day"):
         sim.ticks(dt.date(2024, 6, 1))  # a Saturday
+
+
+def test_no_return_predictability_without_planted_effects(history: pd.DataFrame) -> None:
+    # Every symbol's daily log return is symmetric about 0: neither volatility (the old +0.5 x variance drift,
+    # t 3.6 here) nor yesterday's limit hit (the old carry of the unfilled move, t 27) ranks tomorrow's return.
+    from vn_pipeline.lib.evaluation import newey_west_t
+
+    h = history[~history["first_day"]].sort_values(["symbol", "trading_date"])
+    ret = np.log(h["close"] / h["reference_price"])
+    by_symbol = ret.groupby(h["symbol"])
+    lim = (h["close"] == h["ceiling_price"]).astype(float) - (h["close"] == h["floor_price"])
+    predictors = {
+        "trailing_vol": by_symbol.transform(lambda s: s.rolling(60, min_periods=20).std().shift()),
+        "limit_yesterday": lim.groupby(h["symbol"]).shift(),
+    }
+    for name, x in predictors.items():
+        frame = pd.DataFrame({"day": h["trading_date"], "x": x, "y": ret}).dropna()
+        r = frame.groupby("day")[["x", "y"]].rank()
+        r = r - r.groupby(frame["day"]).transform("mean")
+        sums = (r.assign(xy=r["x"] * r["y"], xx=r["x"] ** 2, yy=r["y"] ** 2)).groupby(frame["day"]).sum()
+        ic = (sums["xy"] / np.sqrt(sums["xx"] * sums["yy"])).dropna()  # daily Spearman rank IC
+        assert len(ic) > 1_000 and abs(newey_west_t(ic.to_numpy(), 1)) < 2.5, (name, ic.mean())

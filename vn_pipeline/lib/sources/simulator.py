@@ -8,7 +8,9 @@ Guarantees (tested in vn_pipeline_tests/unit/test_simulator*.py):
 - deterministic for a seed, and point-in-time: day D depends only on the seed and days <= D, whatever window
   is requested (simulator_daily); ticks(D) depend only on (seed, D, symbol);
 - every price on the exchange's tick grid and inside the day's [floor, ceiling]; volumes in board lots;
-- ticks(D) aggregate exactly (open/high/low/close/volume/value) to daily_bars for D (simulator_intraday).
+- ticks(D) aggregate exactly (open/high/low/close/volume/value) to daily_bars for D (simulator_intraday);
+- no signal without planted effects: every symbol's daily log return is symmetric about 0 (no drift, no
+  volatility-drag offset, no carry after limit days), so nothing predicts the cross-sectional rank of returns.
 
 Planted effects (SimulatorConfig.alpha_effects, default none; defined in simulator_daily):
     SimulatorConfig(alpha_effects=(AlphaEffect("short_term_reversal", 0.1),
