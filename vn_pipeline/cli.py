@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     run_demo.add_argument("--seed", type=int, default=7)
     run_demo.add_argument(
         "--planted-effects",
-        default="short_term_reversal=0.1,foreign_flow_momentum=0.1",
+        default="short_term_reversal=0.2,foreign_flow_momentum=0.1",
         help="documented simulator effects the model should find ('' for none: then it should find nothing)",
     )
     run_demo.add_argument("--no-research", dest="research", action="store_false", help="market data only")
