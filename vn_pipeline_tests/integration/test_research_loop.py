@@ -18,7 +18,8 @@ END = date(2023, 12, 29)  # a window no other test in the session writes
 MODEL_DAYS = 100
 START = previous_trading_day(END, WARMUP_DAYS + MODEL_DAYS)
 MODEL_START = next_trading_day(START, WARMUP_DAYS)
-MODEL_CONFIG = {"train_days": 40, "valid_days": 15, "test_days": 15, "num_boost_round": 40, "min_data_in_leaf": 20}
+MODEL_CONFIG = {"train_days": 40, "valid_days": 15, "test_days": 15, "num_boost_round": 40, "min_data_in_leaf": 20,
+                "label_normalization": "zscore"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

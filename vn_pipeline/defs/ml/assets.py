@@ -27,7 +27,8 @@ class ModelConfig(dg.Config):
     start: str | None = None
     end: str | None = None
     horizon_days: int = 2
-    entry: str = "open"
+    entry: str = "open"  # or "vwap": the D+1 fill the label assumes
+    label_normalization: str | None = None  # None, "zscore" or "rank": cross-sectional, per day
     train_days: int = 120
     valid_days: int = 40
     test_days: int = 40
@@ -46,12 +47,14 @@ class ModelConfig(dg.Config):
     min_oos_rank_ic: float = 0.0
 
 
-def training_data(warehouse: WarehouseResource, start: date, end: date, horizon: int, entry: str):
+def training_data(
+    warehouse: WarehouseResource, start: date, end: date, horizon: int, entry: str, normalization: str | None = None
+):
     """Features and T+2-consistent labels on dividend-adjusted prices, for [start, end]."""
     features = warehouse.read_partition("features.daily", start, end)
     bars = warehouse.read_partition("market.ohlcv_1d", start, end)
     actions = actions_between(warehouse, start, end)
-    labels = make_labels(adjust_prices(bars, actions), entry=entry, horizon_days=horizon)
+    labels = make_labels(adjust_prices(bars, actions), entry=entry, horizon_days=horizon, cross_sectional=normalization)
     return features, labels
 
 
@@ -71,7 +74,9 @@ def lgbm_model(context: dg.AssetExecutionContext, config: ModelConfig, warehouse
     validation window), each stored in ml.models with its window, features, parameters and data hash. The
     out-of-sample Rank IC over the splits' test windows is measured here and gates the predictions."""
     start, end = _window_of(warehouse, config)
-    features, labels = training_data(warehouse, start, end, config.horizon_days, config.entry)
+    features, labels = training_data(
+        warehouse, start, end, config.horizon_days, config.entry, config.label_normalization
+    )
     dates = sorted(features["trading_date"].unique())
     splits = walk_forward_splits(
         dates, config.train_days, config.valid_days, config.test_days, mode=config.mode,
