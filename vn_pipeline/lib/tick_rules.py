@@ -108,14 +108,6 @@ class TickValidation:
     good: pd.DataFrame
     quarantined: pd.DataFrame  # trading_date, source_table, symbol, rule, detail, row_data
 
-    @property
-    def violation_rate(self) -> float:
-        total = len(self.good) + len(self.quarantined)
-        return len(self.quarantined) / total if total else 0.0
-
-    def counts_by_rule(self) -> dict[str, int]:
-        return self.quarantined["rule"].value_counts().to_dict() if len(self.quarantined) else {}
-
 
 def validate_ticks(ticks: pd.DataFrame, listings: pd.DataFrame, source: str = "batch") -> TickValidation:
     """Split ``ticks`` into rows that obey every rule and quarantine rows naming the rule and the source row."""
