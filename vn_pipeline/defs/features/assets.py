@@ -4,10 +4,10 @@ import dagster as dg
 
 from vn_pipeline.defs.market_data.assets import (
     COMMON,
-    _materialized,
     corporate_actions,
     foreign_flows,
     index_levels,
+    logged_result,
     ohlcv_1d,
     window,
 )
@@ -54,4 +54,4 @@ def features_daily(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     vn30 = index[index["index_code"] == "VN30"].set_index("trading_date")["close"].sort_index()
     frame = compute_features(adjust_prices(bars, actions), flows, vn30 if len(vn30) else None, start=start)
     warehouse.write_partition("features.daily", frame, start, end)
-    return _materialized(context, frame, start, end, lookback_from=str(first))
+    return logged_result(context, frame, start, end, lookback_from=str(first))

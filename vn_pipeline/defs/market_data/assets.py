@@ -39,7 +39,7 @@ def window(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) ->
     return time_window.start.date(), (time_window.end - timedelta(days=1)).date()
 
 
-def _materialized(
+def logged_result(
     context: dg.AssetExecutionContext, frame: pd.DataFrame, start: date, end: date, **extra: object
 ) -> dg.MaterializeResult:
     """Log what was written (the demo's progress) and return it as the materialization's metadata."""
@@ -71,7 +71,7 @@ def listings(
     else:
         frame = simulator.listings(start, end)
     warehouse.write_partition("market.listings", frame, start, end)
-    return _materialized(context, frame, start, end)
+    return logged_result(context, frame, start, end)
 
 
 @dg.asset(key=["market", "daily_bars"], kinds={"timescaledb", "python"}, **COMMON)
@@ -84,7 +84,7 @@ def daily_bars(
     simulator = market_source.simulator()
     frame = simulator.daily_bars(start, end) if simulator else _not_provided(context, market_source)
     warehouse.write_partition("market.daily_bars", frame, start, end)
-    return _materialized(context, frame, start, end)
+    return logged_result(context, frame, start, end)
 
 
 def _source_ticks(market_source: MarketSourceResource, start: date, end: date) -> tuple[LandedTicks, date] | None:
@@ -111,7 +111,7 @@ def raw_ticks(
     if sourced is None:
         # History without ticks: keep whatever ticks were stored for these days rather than erase them.
         context.log.info(f"no intraday source for {start} → {end}; stored ticks are kept")
-        return _materialized(context, pd.DataFrame(), start, end, quarantined=0)
+        return logged_result(context, pd.DataFrame(), start, end, quarantined=0)
     landed, first = sourced
     day_listings = warehouse.read_partition("market.listings", first, end)
     checked = validate_ticks(landed.ticks, day_listings, source="market.raw_ticks batch")
@@ -121,7 +121,7 @@ def raw_ticks(
         context.log.warning(f"vendor files missing part of the session (shares): {landed.incomplete}")
     warehouse.write_partition("market.raw_ticks", checked.good, first, end, quarantine=quarantined)
     by_rule = quarantined["rule"].value_counts().to_dict() if len(quarantined) else {}
-    return _materialized(
+    return logged_result(
         context, checked.good, first, end, quarantined=len(quarantined), by_rule=by_rule,
         incomplete_files=landed.incomplete,
     )  # fmt: skip
@@ -134,7 +134,7 @@ def ohlcv_1m(context: dg.AssetExecutionContext, warehouse: WarehouseResource) ->
     start, end = window(context)
     bars = minute_bars(warehouse.read_partition("market.raw_ticks", start, end))
     warehouse.write_partition("market.ohlcv_1m", bars, start, end)
-    return _materialized(context, bars, start, end)
+    return logged_result(context, bars, start, end)
 
 
 @dg.asset(key=["market", "ohlcv_1d"], deps=[raw_ticks, daily_bars, listings], kinds={"timescaledb", "python"}, **COMMON)
@@ -152,7 +152,7 @@ def ohlcv_1d(context: dg.AssetExecutionContext, warehouse: WarehouseResource) ->
     warehouse.write_partition("market.ohlcv_1d", bars, start, end)
     warehouse.write_partition("market.untraded", untraded, start, end)
     by_source = bars["source"].value_counts().to_dict() if len(bars) else {}
-    return _materialized(context, bars, start, end, untraded=len(untraded), by_source=by_source)
+    return logged_result(context, bars, start, end, untraded=len(untraded), by_source=by_source)
 
 
 @dg.asset(key=["market", "foreign_flows"], deps=[listings], kinds={"timescaledb", "python"}, **COMMON)
@@ -165,7 +165,7 @@ def foreign_flows(
     simulator = market_source.simulator()
     frame = simulator.foreign_flows(start, end) if simulator else _not_provided(context, market_source)
     warehouse.write_partition("market.foreign_flows", frame, start, end)
-    return _materialized(context, frame, start, end)
+    return logged_result(context, frame, start, end)
 
 
 @dg.asset(key=["market", "corporate_actions"], kinds={"timescaledb", "python"}, **COMMON)
@@ -182,7 +182,7 @@ def corporate_actions(
         else _not_provided(context, market_source)
     )
     warehouse.write_partition("market.corporate_actions", frame, start, end)
-    return _materialized(context, frame, start, end)
+    return logged_result(context, frame, start, end)
 
 
 @dg.asset(key=["market", "index_levels"], deps=[listings, daily_bars], kinds={"timescaledb", "python"}, **COMMON)
@@ -199,7 +199,7 @@ def index_levels(
         frame = simulated_vn30(simulator, end)
         frame = frame[frame["trading_date"] >= start].assign(index_code="VN30")
     warehouse.write_partition("market.index_levels", frame, start, end)
-    return _materialized(context, frame.assign(symbol=frame.get("index_code")), start, end)
+    return logged_result(context, frame.assign(symbol=frame.get("index_code")), start, end)
 
 
 ASSETS = [listings, daily_bars, raw_ticks, ohlcv_1m, ohlcv_1d, foreign_flows, corporate_actions, index_levels]

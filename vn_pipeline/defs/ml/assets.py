@@ -7,7 +7,7 @@ import dagster as dg
 import pandas as pd
 
 from vn_pipeline.defs.features.assets import actions_between, features_daily
-from vn_pipeline.defs.market_data.assets import COMMON, _materialized, corporate_actions, ohlcv_1d, window
+from vn_pipeline.defs.market_data.assets import COMMON, corporate_actions, logged_result, ohlcv_1d, window
 from vn_pipeline.defs.resources import WarehouseResource
 from vn_pipeline.lib.evaluation import evaluate, plot_ic
 from vn_pipeline.lib.features import adjust_prices
@@ -138,7 +138,7 @@ def predictions(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     if len(days) > len(usable):
         context.log.warning(f"no model may score {len(days) - len(usable)} day(s) of {start} → {end} yet")
     warehouse.write_partition("ml.predictions", frame, start, end)
-    return _materialized(context, frame, start, end, days_scored=len(usable))
+    return logged_result(context, frame, start, end, days_scored=len(usable))
 
 
 @dg.asset(key=["ml", "evaluation"], deps=[predictions], **ML)
