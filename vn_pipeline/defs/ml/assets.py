@@ -97,7 +97,8 @@ def lgbm_model(context: dg.AssetExecutionContext, config: ModelConfig, warehouse
     report = evaluate(oos, labels, boosters=[m.booster for m in models], horizon_days=config.horizon_days)
     oos_rank_ic = report.summary.get("rank_ic_mean", float("nan"))
     approved = bool(oos_rank_ic >= config.min_oos_rank_ic)
-    metrics = {**report.summary, "min_oos_rank_ic": config.min_oos_rank_ic, "approved": approved}
+    metrics = {**report.summary, "min_oos_rank_ic": config.min_oos_rank_ic, "approved": approved,
+               "entry": config.entry, "label_normalization": config.label_normalization}  # fmt: skip
     with warehouse.connect() as conn:
         save_models(conn, models, {m.model_id: metrics for m in models})
     context.log.info(f"ml/lgbm_model: {len(models)} walk-forward models, OOS {report.summary}")
@@ -151,9 +152,12 @@ def evaluation(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
     if first is None:
         raise ValueError("ml.predictions is empty: nothing to evaluate")
     preds = warehouse.read_partition("ml.predictions", first, last)
-    _, labels = training_data(warehouse, first, warehouse_last_bar(warehouse), 2, "open")
+    with warehouse.connect() as conn:
+        model = load_models(conn, sorted(set(preds["model_id"])))[-1]  # the label the models were trained on
+    label = (model.horizon_days, model.extra.get("entry", "open"), model.extra.get("label_normalization"))
+    _, labels = training_data(warehouse, first, warehouse_last_bar(warehouse), *label)
     tradable = warehouse.read_partition("market.ohlcv_1d", first, last, columns=["trading_date", "symbol"])
-    report = evaluate(preds, labels, tradable=tradable)
+    report = evaluate(preds, labels, tradable=tradable, horizon_days=model.horizon_days)
     daily = report.daily.merge(report.coverage, on="trading_date", how="left")
     if len(daily):
         warehouse.write_partition("ml.evaluation_daily", daily, first, last)

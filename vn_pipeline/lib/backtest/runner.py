@@ -1,0 +1,102 @@
+"""Entry point: plan VN-rule-compliant orders, replay them in vectorbt, and package the result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import vectorbt as vbt
+
+from vn_pipeline.lib.backtest.engine import plan_orders
+from vn_pipeline.lib.backtest.rules import Rules
+from vn_pipeline.lib.backtest.stats import compute_stats
+
+BAR_FIELDS = ("open", "high", "low", "close", "vwap", "volume", "ceiling", "floor")
+TRADE_COLUMNS = ["date", "symbol", "side", "shares", "price", "fees", "tax"]
+
+
+@dataclass
+class BacktestResult:
+    equity: pd.Series
+    trades: pd.DataFrame  # one row per fill: date, symbol, side, shares, price, fees (brokerage), tax (sale tax)
+    positions: pd.DataFrame  # shares held after each bar
+    cash: pd.Series
+    stats: dict[str, float] = field(default_factory=dict)
+    portfolio: object | None = None  # the vectorbt Portfolio, for further analysis
+
+
+def _align(target_weights: pd.DataFrame, bars: dict[str, pd.DataFrame]) -> dict[str, np.ndarray]:
+    missing = [k for k in BAR_FIELDS if k not in bars]
+    if missing:
+        raise ValueError(f"bars missing panels: {missing}")
+    idx, cols = target_weights.index, target_weights.columns
+    return {k: bars[k].reindex(index=idx, columns=cols).to_numpy(dtype=float) for k in BAR_FIELDS}
+
+
+def _trade_table(plan, index: pd.Index, columns: pd.Index, rules: Rules) -> pd.DataFrame:
+    ti, sj = np.nonzero(np.isfinite(plan.size))
+    shares = plan.size[ti, sj]
+    price = plan.price[ti, sj]
+    value = np.abs(shares) * price
+    sell = shares < 0
+    return pd.DataFrame(
+        {
+            "date": index[ti],
+            "symbol": columns[sj],
+            "side": np.where(sell, "sell", "buy"),
+            "shares": np.abs(shares).astype(np.int64),
+            "price": price,
+            "fees": value * np.where(sell, rules.sell_fee, rules.buy_fee),
+            "tax": value * np.where(sell, rules.sale_tax, 0.0),
+        },
+        columns=TRADE_COLUMNS,
+    )
+
+
+def run_backtest(
+    target_weights: pd.DataFrame, bars: dict[str, pd.DataFrame], init_cash: float, rules: Rules | None = None
+) -> BacktestResult:
+    """Backtest long-only target weights (rows = decision dates, columns = symbols) under VN rules.
+
+    A row dated D is a decision at D's close; orders fill on the next bar at ``rules.fill``. NaN rows mean
+    "no new decision". Weights are fractions of equity; their sum should be <= 1 (cash never goes negative:
+    buys are cut to the lots the cash can pay for).
+    """
+    rules = rules or Rules()
+    if (target_weights.fillna(0.0) < 0).to_numpy().any():
+        raise ValueError("long-only: negative target weights are not allowed (no short selling in VN retail)")
+    arr = _align(target_weights, bars)
+    mark = pd.DataFrame(arr["close"]).ffill().to_numpy()
+    plan = plan_orders(target_weights.to_numpy(dtype=float), arr, mark, float(init_cash), rules)
+
+    idx, cols = target_weights.index, target_weights.columns
+    close = pd.DataFrame(mark, index=idx, columns=cols).bfill()  # vectorbt needs a finite valuation price
+    pf = vbt.Portfolio.from_orders(
+        close=close,
+        size=pd.DataFrame(plan.size, index=idx, columns=cols),
+        size_type="amount",
+        price=pd.DataFrame(plan.price, index=idx, columns=cols),
+        fees=pd.DataFrame(plan.fees, index=idx, columns=cols),
+        init_cash=float(init_cash),
+        cash_sharing=True,
+        group_by=True,
+        call_seq="auto",  # vectorbt also executes sells before buys within the shared-cash group
+        allow_partial=False,
+        raise_reject=True,
+        freq="1D",
+    )
+    vbt_pos = pf.assets().to_numpy()
+    if not np.allclose(vbt_pos, plan.positions, atol=1e-6):
+        raise RuntimeError("vectorbt fills diverged from the rule-enforcing order plan")
+
+    trades = _trade_table(plan, idx, cols, rules)
+    equity = pf.value().rename("equity")
+    return BacktestResult(
+        equity=equity,
+        trades=trades,
+        positions=pd.DataFrame(plan.positions, index=idx, columns=cols),
+        cash=pf.cash().rename("cash"),
+        stats=compute_stats(pf, trades, equity),
+        portfolio=pf,
+    )
