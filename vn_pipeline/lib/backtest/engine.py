@@ -96,5 +96,6 @@ def plan_orders(
         positions[t] = pos
         cash_path[t] = cash
 
-    return OrderPlan(size=size, price=np.where(np.isfinite(size), price, np.nan), fees=fees,
-                     positions=positions, cash=cash_path)
+    return OrderPlan(
+        size=size, price=np.where(np.isfinite(size), price, np.nan), fees=fees, positions=positions, cash=cash_path
+    )

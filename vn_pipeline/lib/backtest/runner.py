@@ -87,7 +87,8 @@ def run_backtest(
         freq="1D",
     )
     vbt_pos = pf.assets().to_numpy()
-    if not np.allclose(vbt_pos, plan.positions, atol=1e-6):
+    vbt_cash = pf.cash().to_numpy()
+    if not (np.allclose(vbt_pos, plan.positions, atol=1e-6) and np.allclose(vbt_cash, plan.cash, rtol=1e-9, atol=1e-4)):
         raise RuntimeError("vectorbt fills diverged from the rule-enforcing order plan")
 
     trades = _trade_table(plan, idx, cols, rules)
@@ -96,7 +97,7 @@ def run_backtest(
         equity=equity,
         trades=trades,
         positions=pd.DataFrame(plan.positions, index=idx, columns=cols),
-        cash=pf.cash().rename("cash"),
+        cash=pd.Series(vbt_cash, index=idx, name="cash"),
         stats=compute_stats(pf, trades, equity),
         portfolio=pf,
     )
