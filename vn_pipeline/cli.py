@@ -81,6 +81,7 @@ def demo(args: argparse.Namespace) -> int:
             ("model", lambda: run_job(defs, "train", instance, train_config, resources)),
             ("predictions", lambda: run_window(defs, "predict", model_start, end, instance, resources=resources)),
             ("evaluation", lambda: run_job(defs, "evaluate", instance, resources=resources)),
+            ("backtest", lambda: run_job(defs, "backtest", instance, resources=resources)),
         ]
         _say(f"then features, walk-forward LightGBM from {model_start}, predictions and evaluation "
              f"(planted effects: {args.planted_effects or 'none'})")  # fmt: skip
@@ -102,6 +103,7 @@ def demo(args: argparse.Namespace) -> int:
         print(f"    FAILED {name}")
     if args.research:
         _print_evaluation(url)
+        _print_backtests(url)
     for stage, outcome in outcomes:
         _say(f"{stage}: run {outcome.run_id} {'succeeded' if outcome.success else 'FAILED'}")
     _say(f"done in {time.perf_counter() - started:.1f} s")
@@ -129,6 +131,17 @@ def _print_evaluation(url: str) -> None:
     print(f"    {'IC':<10} {ic:>8.4f}    {'ICIR':<10} {icir:>8.3f}")
     print(f"    {'Rank IC':<10} {rank_ic:>8.4f}    {'Rank ICIR':<10} {rank_icir:>8.3f}")
     print(f"    {'coverage':<10} {cover:>8.1%}")
+
+
+def _print_backtests(url: str) -> None:
+    from vn_pipeline.lib.warehouse import connect
+
+    with connect(url) as conn:
+        rows = conn.execute("SELECT strategy, start_date, end_date, stats FROM backtest.runs ORDER BY 1").fetchall()
+    for strategy, first, last, stats in rows:
+        _say(f"backtest {strategy} {first} → {last} (VN fees, tax, lots, T+2, limit locks):")
+        shown = ("total_return", "annualized_return", "sharpe", "max_drawdown", "turnover", "win_rate")
+        print("    " + "  ".join(f"{name} {stats.get(name) or float('nan'):.3f}" for name in shown))
 
 
 def ui(args: argparse.Namespace) -> int:

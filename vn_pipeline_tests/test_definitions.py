@@ -39,10 +39,11 @@ def test_definitions_load_everything():
     } <= checks
 
 
-def test_only_the_tick_rules_and_the_model_gate_block():
+def test_only_the_tick_rules_the_model_gate_and_the_cash_check_block():
     blocking = {spec.name: spec.blocking for checks in defs.asset_checks for spec in checks.check_specs}
     assert blocking.pop("raw_ticks_obey_market_rules") is True
     assert blocking.pop("oos_rank_ic_above_minimum") is True
+    assert blocking.pop("cash_never_negative") is True
     assert not any(blocking.values())
 
 

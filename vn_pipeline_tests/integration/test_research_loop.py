@@ -36,6 +36,7 @@ def research(warehouse_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
         runs["train"] = run_job(defs, "train", instance, config, resources)
         runs["predict"] = run_window(defs, "predict", MODEL_START, END, instance, resources=resources)
         runs["evaluate"] = run_job(defs, "evaluate", instance, resources=resources)
+        runs["backtest"] = run_job(defs, "backtest", instance, resources=resources)
         yield {"runs": runs, "url": warehouse_url, "instance": instance}
 
 
@@ -85,3 +86,14 @@ def test_evaluation_is_written_and_shown(research):
     metadata = event.asset_materialization.metadata
     assert "data:image/png;base64," in metadata["ic_plot"].value
     assert "rank_ic_mean" in metadata
+
+
+def test_the_topk_backtest_trades_the_scores_under_the_rules(research):
+    url = research["url"]
+    assert "backtest/topk:cash_never_negative" in research["runs"]["backtest"].checks_passed
+    fills = _rows(url, "SELECT trading_date, symbol, side, shares FROM backtest.trades WHERE strategy = 'topk'")
+    assert fills and all(shares % 100 == 0 for *_, shares in fills)
+    first_signal = _rows(url, "SELECT min(trading_date) FROM ml.predictions")[0][0]
+    assert min(day for day, *_ in fills) > first_signal  # a signal at D's close fills on D+1 at the earliest
+    (equity,) = _rows(url, "SELECT count(*) FROM backtest.equity WHERE strategy = 'topk'")[0]
+    assert equity > 0

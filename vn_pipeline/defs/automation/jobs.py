@@ -17,6 +17,7 @@ features = dg.define_asset_job("features", selection=FEATURES, partitions_def=tr
 predict = dg.define_asset_job("predict", selection=PREDICTIONS, partitions_def=trading_days)
 train = dg.define_asset_job("train", selection=dg.AssetSelection.assets(["ml", "lgbm_model"]))
 evaluate = dg.define_asset_job("evaluate", selection=dg.AssetSelection.assets(["ml", "evaluation"]))
+backtest = dg.define_asset_job("backtest", selection=dg.AssetSelection.groups("backtests"))
 
 landing_file_ingest = dg.define_asset_job(
     "landing_file_ingest",
@@ -26,4 +27,4 @@ landing_file_ingest = dg.define_asset_job(
     partitions_def=trading_days,
 )
 
-JOBS = [market_daily_close, market_data, features, predict, train, evaluate, landing_file_ingest]
+JOBS = [market_daily_close, market_data, features, predict, train, evaluate, backtest, landing_file_ingest]
