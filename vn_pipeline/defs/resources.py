@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 import psycopg
+from psycopg import sql
 
 from vn_pipeline.lib import warehouse
 from vn_pipeline.lib.market.calendar import last_trading_day_on_or_before, previous_trading_day
@@ -56,6 +57,16 @@ class WarehouseResource(dg.ConfigurableResource):
             if quarantine is not None:
                 replace_quarantine(conn, table, quarantine, start, end)
             return written
+
+    def date_span(self, table: str) -> tuple[date, date]:
+        """First and last trading_date stored in ``table`` ("schema.table"); an empty table is an error."""
+        schema, name = table.split(".")
+        query = sql.SQL("SELECT min(trading_date), max(trading_date) FROM {}").format(sql.Identifier(schema, name))
+        with self.connect() as conn:
+            first, last = conn.execute(query).fetchone()
+        if first is None:
+            raise ValueError(f"{table} is empty: materialize it first")
+        return first, last
 
     def read_partition(self, table: str, start: date, end: date, columns: list[str] | None = None) -> pd.DataFrame:
         with self.connect() as conn:

@@ -57,10 +57,7 @@ def topk(context: dg.AssetExecutionContext, config: TopkConfig, warehouse: Wareh
     """A top-k book on the out-of-sample scores (k names, n_drop replaced per rebalance), traded at the next
     session's open by default, paying 0.15% per side plus the 0.1% sale tax, in 100-share lots, selling only
     from the afternoon of T+2, never buying a ceiling-locked or selling a floor-locked stock."""
-    with warehouse.connect() as conn:
-        first, last = conn.execute("SELECT min(trading_date), max(trading_date) FROM ml.predictions").fetchone()
-    if first is None:
-        raise ValueError("ml.predictions is empty: materialize ml/predictions first")
+    first, last = warehouse.date_span("ml.predictions")
     start = date.fromisoformat(config.start) if config.start else first
     end = date.fromisoformat(config.end) if config.end else last
     panels = bar_panels(warehouse, start, end)

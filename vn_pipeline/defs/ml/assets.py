@@ -12,7 +12,6 @@ from vn_pipeline.defs.resources import WarehouseResource
 from vn_pipeline.lib.evaluation import evaluate, plot_ic
 from vn_pipeline.lib.features import adjust_prices
 from vn_pipeline.lib.labels import make_labels
-from vn_pipeline.lib.market.calendar import CALENDAR_START
 from vn_pipeline.lib.ml.predict import PREDICTION_COLUMNS, predict_walk_forward, qualifies
 from vn_pipeline.lib.ml.registry import load_models, save_models
 from vn_pipeline.lib.ml.train import walk_forward_train
@@ -59,10 +58,7 @@ def training_data(
 
 
 def _window_of(warehouse: WarehouseResource, config: ModelConfig) -> tuple[date, date]:
-    with warehouse.connect() as conn:
-        first, last = conn.execute("SELECT min(trading_date), max(trading_date) FROM features.daily").fetchone()
-    if first is None:
-        raise ValueError("features.daily is empty: materialize features/daily first")
+    first, last = warehouse.date_span("features.daily")
     start = date.fromisoformat(config.start) if config.start else first
     end = date.fromisoformat(config.end) if config.end else last
     return start, end
@@ -147,15 +143,12 @@ def evaluation(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
     """IC, ICIR, Rank IC and Rank ICIR of the stored predictions against realized T+2 labels, overall and per
     month, with coverage. For scale, Qlib's LightGBM on Alpha158/CSI300: IC 0.045, Rank IC 0.047; on real
     data an IC far above ~0.1 calls for a leakage hunt, not a celebration."""
-    with warehouse.connect() as conn:
-        first, last = conn.execute("SELECT min(trading_date), max(trading_date) FROM ml.predictions").fetchone()
-    if first is None:
-        raise ValueError("ml.predictions is empty: nothing to evaluate")
+    first, last = warehouse.date_span("ml.predictions")
     preds = warehouse.read_partition("ml.predictions", first, last)
     with warehouse.connect() as conn:
         model = load_models(conn, sorted(set(preds["model_id"])))[-1]  # the label the models were trained on
     label = (model.horizon_days, model.extra.get("entry", "open"), model.extra.get("label_normalization"))
-    _, labels = training_data(warehouse, first, warehouse_last_bar(warehouse), *label)
+    _, labels = training_data(warehouse, first, warehouse.date_span("market.ohlcv_1d")[1], *label)
     tradable = warehouse.read_partition("market.ohlcv_1d", first, last, columns=["trading_date", "symbol"])
     report = evaluate(preds, labels, tradable=tradable, horizon_days=model.horizon_days)
     daily = report.daily.merge(report.coverage, on="trading_date", how="left")
@@ -171,12 +164,6 @@ def evaluation(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
             **{k: float(v) for k, v in report.summary.items()},
         }
     )
-
-
-def warehouse_last_bar(warehouse: WarehouseResource) -> date:
-    with warehouse.connect() as conn:
-        (last,) = conn.execute("SELECT max(trading_date) FROM market.ohlcv_1d").fetchone()
-    return last or CALENDAR_START
 
 
 ASSETS = [lgbm_model, predictions, evaluation]

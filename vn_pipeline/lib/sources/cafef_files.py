@@ -16,9 +16,9 @@ import pandas as pd
 
 from vn_pipeline.lib import columns
 from vn_pipeline.lib.sources.vnstock_files import (
-    VendorFileError,
     bar_price_checks,
     concat_rejected,
+    parse_dates,
     read_csv_as_text,
     reject,
 )
@@ -180,17 +180,8 @@ def read_cafef_foreign_flows(path: Path, symbol: str | None = None) -> tuple[pd.
 
 
 def _parse_dates(path: Path, raw: pd.DataFrame) -> pd.Series:
-    """``Ngay`` as dd/mm/yyyy; one unparseable date makes the whole file suspect (shifted columns)."""
-    dates = pd.to_datetime(raw["Ngay"], format="%d/%m/%Y", errors="coerce")
-    if dates.isna().any():
-        first_bad = dates.isna().idxmax()
-        raise VendorFileError(
-            path,
-            "unparseable_trading_date",
-            f"{raw.at[first_bad, 'Ngay']!r} is not dd/mm/yyyy",
-            line=int(raw.at[first_bad, "line"]),
-        )
-    return dates
+    """``Ngay`` as dd/mm/yyyy."""
+    return parse_dates(path, raw, "Ngay", "%d/%m/%Y", "dd/mm/yyyy", strip=False)
 
 
 def _apply_checks(

@@ -267,15 +267,7 @@ def _normalise_exchange(exchange: str | None) -> str | None:
 
 def _single_trading_date(path: Path, raw: pd.DataFrame) -> dt.date:
     """The one session a file covers; several dates or an unparseable date make the file untrustworthy."""
-    dates = pd.to_datetime(raw["trading_date"].str.strip(), format="%d/%m/%Y", errors="coerce")
-    if dates.isna().any():
-        first_bad = dates.isna().idxmax()
-        raise VendorFileError(
-            path,
-            "unparseable_trading_date",
-            f"{raw.at[first_bad, 'trading_date']!r} is not dd/mm/yyyy",
-            line=int(raw.at[first_bad, "line"]),
-        )
+    dates = parse_dates(path, raw, "trading_date", "%d/%m/%Y", "dd/mm/yyyy")
     distinct = dates.dt.date.unique()
     if len(distinct) > 1:
         first_other = (dates.dt.date != distinct[0]).idxmax()
@@ -323,15 +315,7 @@ def read_daily_bars_file(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     path = Path(path)
     raw = read_csv_as_text(path, DAILY_REQUIRED)
     symbol = _single_value(path, raw, "symbol")
-    dates = pd.to_datetime(raw["time"].str.strip(), format="%Y-%m-%d", errors="coerce")
-    if dates.isna().any():
-        first_bad = dates.isna().idxmax()
-        raise VendorFileError(
-            path,
-            "unparseable_trading_date",
-            f"{raw.at[first_bad, 'time']!r} is not YYYY-MM-DD",
-            line=int(raw.at[first_bad, "line"]),
-        )
+    dates = parse_dates(path, raw, "time", "%Y-%m-%d", "YYYY-MM-DD")
     trading_date = dates.dt.date
     prices = {c: pd.to_numeric(raw[c], errors="coerce") for c in ("open", "high", "low", "close")}
     volume = pd.to_numeric(raw["volume"], errors="coerce")
@@ -483,3 +467,18 @@ def bar_price_checks(prices_kvnd: pd.DataFrame) -> list[tuple[str, pd.Series, st
             "high must be ≥ open, close, low and low ≤ open, close",
         ),
     ]
+
+
+def parse_dates(path: Path, raw: pd.DataFrame, column: str, fmt: str, shown: str, strip: bool = True) -> pd.Series:
+    """``column`` parsed with ``fmt``; one unparseable date makes the whole file suspect (shifted columns)."""
+    values = raw[column].str.strip() if strip else raw[column]
+    dates = pd.to_datetime(values, format=fmt, errors="coerce")
+    if dates.isna().any():
+        first_bad = dates.isna().idxmax()
+        raise VendorFileError(
+            path,
+            "unparseable_trading_date",
+            f"{raw.at[first_bad, column]!r} is not {shown}",
+            line=int(raw.at[first_bad, "line"]),
+        )
+    return dates
