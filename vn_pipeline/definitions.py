@@ -6,7 +6,7 @@ from vn_pipeline.defs.automation.jobs import JOBS
 from vn_pipeline.defs.automation.schedules import daily_close_schedule
 from vn_pipeline.defs.automation.sensors import landing_file_sensor
 from vn_pipeline.defs.backtests.assets import ASSETS as BACKTEST_ASSETS
-from vn_pipeline.defs.backtests.assets import CHECKS as BACKTEST_CHECKS
+from vn_pipeline.defs.backtests.checks import CHECKS as BACKTEST_CHECKS
 from vn_pipeline.defs.features.assets import features_daily
 from vn_pipeline.defs.features.checks import CHECKS as FEATURE_CHECKS
 from vn_pipeline.defs.market_data.assets import ASSETS as MARKET_ASSETS
@@ -14,10 +14,12 @@ from vn_pipeline.defs.market_data.checks import CHECKS as MARKET_CHECKS
 from vn_pipeline.defs.ml.assets import ASSETS as ML_ASSETS
 from vn_pipeline.defs.ml.checks import CHECKS as ML_CHECKS
 from vn_pipeline.defs.resources import build_resources
+from vn_pipeline.defs.risk.assets import ASSETS as RISK_ASSETS
+from vn_pipeline.defs.risk.checks import CHECKS as RISK_CHECKS
 
 defs = dg.Definitions(
-    assets=[*MARKET_ASSETS, features_daily, *ML_ASSETS, *BACKTEST_ASSETS],
-    asset_checks=[*MARKET_CHECKS, *FEATURE_CHECKS, *ML_CHECKS, *BACKTEST_CHECKS],
+    assets=[*MARKET_ASSETS, features_daily, *ML_ASSETS, *BACKTEST_ASSETS, *RISK_ASSETS],
+    asset_checks=[*MARKET_CHECKS, *FEATURE_CHECKS, *ML_CHECKS, *BACKTEST_CHECKS, *RISK_CHECKS],
     jobs=JOBS,
     schedules=[daily_close_schedule],
     sensors=[landing_file_sensor],

@@ -131,6 +131,14 @@ class MarketSourceResource(dg.ConfigurableResource):
         return previous_trading_day(latest, self.intraday_days - 1) if self.intraday_days > 1 else latest
 
 
+class RiskLimitsResource(dg.ConfigurableResource):
+    """Risk limits the daily report is held to (WARN checks, the future alerts). Fractions of NAV."""
+
+    max_drawdown: float = 0.20  # the book's drawdown from its peak, as a positive fraction
+    max_var_95: float = 0.03  # one-day historical VaR at 95%
+    max_single_name_weight: float = 0.15
+
+
 def build_resources() -> dict[str, object]:
     return {
         "warehouse": WarehouseResource(database_url=os.environ.get("VN_PIPELINE_DATABASE_URL") or None),
@@ -140,5 +148,10 @@ def build_resources() -> dict[str, object]:
             seed=int(os.environ.get("VN_PIPELINE_SEED", "7")),
             planted_effects=os.environ.get("VN_PIPELINE_PLANTED_EFFECTS", ""),
             landing_dir=os.environ.get("VN_PIPELINE_LANDING_DIR", ""),
+        ),
+        "risk_limits": RiskLimitsResource(
+            max_drawdown=float(os.environ.get("VN_PIPELINE_RISK_MAX_DRAWDOWN", "0.20")),
+            max_var_95=float(os.environ.get("VN_PIPELINE_RISK_MAX_VAR_95", "0.03")),
+            max_single_name_weight=float(os.environ.get("VN_PIPELINE_RISK_MAX_WEIGHT", "0.15")),
         ),
     }

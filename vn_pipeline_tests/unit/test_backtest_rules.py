@@ -189,4 +189,4 @@ def test_equity_positions_and_stats_match_numpy() -> None:
     assert s["max_drawdown"] == pytest.approx(dd.min())
     assert 0.0 <= s["win_rate"] <= 1.0 and s["turnover"] > 0
     assert set(s) >= {"annualized_return", "sortino", "calmar"}
-    assert list(res.trades.columns) == ["date", "symbol", "side", "shares", "price", "fees", "tax"]
+    assert list(res.trades.columns) == ["date", "symbol", "side", "shares", "price", "fees", "tax", "signal_date"]

@@ -18,6 +18,7 @@ predict = dg.define_asset_job("predict", selection=PREDICTIONS, partitions_def=t
 train = dg.define_asset_job("train", selection=dg.AssetSelection.assets(["ml", "lgbm_model"]))
 evaluate = dg.define_asset_job("evaluate", selection=dg.AssetSelection.assets(["ml", "evaluation"]))
 backtest = dg.define_asset_job("backtest", selection=dg.AssetSelection.groups("backtests"))
+risk = dg.define_asset_job("risk", selection=dg.AssetSelection.groups("risk"), partitions_def=trading_days)
 
 landing_file_ingest = dg.define_asset_job(
     "landing_file_ingest",
@@ -27,4 +28,4 @@ landing_file_ingest = dg.define_asset_job(
     partitions_def=trading_days,
 )
 
-JOBS = [market_daily_close, market_data, features, predict, train, evaluate, backtest, landing_file_ingest]
+JOBS = [market_daily_close, market_data, features, predict, train, evaluate, backtest, risk, landing_file_ingest]

@@ -1,93 +1,138 @@
-"""backtest/topk: the model's scores traded under the exchange's rules, simulated with vectorbt."""
+"""backtest/*: the model's book and its baselines, traded under the exchange's rules and simulated with vectorbt.
 
-from datetime import date
+Every backtest trades on the next session after its signal, pays 0.15% per side plus the 0.1% sale tax, buys
+in 100-share lots with the cash it has, sells only from the afternoon of T+2, and never buys a ceiling-locked
+or sells a floor-locked stock. Results land in backtest.* and in an HTML tearsheet under the state directory.
+"""
 
 import dagster as dg
 import pandas as pd
 
-from vn_pipeline.defs.features.assets import actions_between
-from vn_pipeline.defs.market_data.assets import listings, ohlcv_1d
+from vn_pipeline.defs.backtests.inputs import BacktestConfig, bar_panels, from_start, vn30_levels, vn30_returns
+from vn_pipeline.defs.backtests.presentation import backtest_metadata
+from vn_pipeline.defs.market_data.assets import corporate_actions, index_levels, listings, ohlcv_1d
 from vn_pipeline.defs.ml.assets import predictions
 from vn_pipeline.defs.resources import WarehouseResource
-from vn_pipeline.lib.backtest import Rules, run_backtest
+from vn_pipeline.lib.backtest import run_backtest
+from vn_pipeline.lib.backtest.baselines import bollinger_reversion, equal_weight_buy_and_hold, ma_momentum
+from vn_pipeline.lib.backtest.runner import hold_index
 from vn_pipeline.lib.backtest.store import save_backtest
 from vn_pipeline.lib.backtest.strategies import topk_dropout
-from vn_pipeline.lib.features import adjust_prices
+from vn_pipeline.lib.portfolio import reweight
 
 BACKTESTS = {"group_name": "backtests", "owners": ["team:research"], "kinds": {"timescaledb", "vectorbt"}}
+MARKET = [ohlcv_1d, listings, corporate_actions, index_levels]
 
 
-class TopkConfig(dg.Config):
-    """TopkDropout on ml.predictions. Dates default to the span of the stored predictions."""
+class TopkConfig(BacktestConfig):
+    """TopkDropout on ml.predictions, with equal weights or a risk-based weighting of the chosen names."""
 
-    start: str | None = None
-    end: str | None = None
     k: int = 10
     n_drop: int = 2
     rebalance_days: int = 1
-    fill: str = "next_open"  # "next_open", "vwap" or "close" of the day after the signal
-    init_cash: float = 1_000_000_000.0
-    buy_fee: float = 0.0015
-    sell_fee: float = 0.0015
-    sale_tax: float = 0.001
+    weighting: str = "equal"  # "equal", "min_variance", "mean_variance" (scores as expected returns), "risk_parity"
+    max_weight: float = 0.2  # per-name cap for the risk-based weightings
+    max_turnover: float | None = None  # cap on sum |w - w_prev| per rebalance for the risk-based weightings
+    lookback_days: int = 60  # trailing days of returns for the covariance
 
 
-def bar_panels(warehouse: WarehouseResource, start: date, end: date) -> dict[str, pd.DataFrame]:
-    """Wide (dates × symbols) panels of dividend-adjusted prices, volume and the day's ceiling and floor.
-
-    Holdings do not receive bonus shares in the simulation, so prices are adjusted forward instead: a stock
-    dividend is then no loss. Ceiling and floor are scaled by the same factor as that day's prices."""
-    raw = warehouse.read_partition("market.ohlcv_1d", start, end)
-    adjusted = adjust_prices(raw, actions_between(warehouse, start, end))
-    columns = ["trading_date", "symbol", "ceiling_price", "floor_price"]
-    limits = warehouse.read_partition("market.listings", start, end, columns=columns)
-    adjusted["factor"] = adjusted["close"].to_numpy() / raw["close"].to_numpy()  # adjust_prices keeps row order
-    frame = adjusted.merge(limits, on=["trading_date", "symbol"], how="left")
-    frame["ceiling"] = frame["ceiling_price"] * frame["factor"]
-    frame["floor"] = frame["floor_price"] * frame["factor"]
-    frame["vwap"] = frame["vwap"].fillna(frame["close"])
-    return {
-        name: frame.pivot(index="trading_date", columns="symbol", values=name).sort_index()
-        for name in ("open", "high", "low", "close", "vwap", "volume", "ceiling", "floor")
-    }
+class MomentumConfig(BacktestConfig):
+    fast: int = 20
+    slow: int = 60
+    rebalance_days: int = 5
 
 
-@dg.asset(key=["backtest", "topk"], deps=[predictions, ohlcv_1d, listings], **BACKTESTS)
+class BollingerConfig(BacktestConfig):
+    window: int = 20
+    n_std: float = 2.0
+    max_positions: int = 10
+
+
+def _run(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    strategy: str,
+    weights: pd.DataFrame,
+    panels: dict[str, pd.DataFrame],
+    config: BacktestConfig,
+) -> dg.MaterializeResult:
+    start, end = weights.index[0], weights.index[-1]
+    benchmark = vn30_returns(warehouse, start, end, weights.index)
+    result = run_backtest(weights, from_start(panels, start), config.init_cash, config.rules(), benchmark)
+    return _record(context, warehouse, strategy, result, config, benchmark)
+
+
+def _record(context, warehouse, strategy, result, config, benchmark) -> dg.MaterializeResult:
+    with warehouse.connect() as conn:
+        save_backtest(conn, strategy, result, config.model_dump())
+    context.log.info(f"backtest/{strategy}: {len(result.trades)} fills, stats {result.stats}")
+    return dg.MaterializeResult(metadata=backtest_metadata(strategy, result, benchmark, config.model_dump()))
+
+
+@dg.asset(key=["backtest", "topk"], deps=[predictions, *MARKET], **BACKTESTS)
 def topk(context: dg.AssetExecutionContext, config: TopkConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """A top-k book on the out-of-sample scores (k names, n_drop replaced per rebalance), traded at the next
-    session's open by default, paying 0.15% per side plus the 0.1% sale tax, in 100-share lots, selling only
-    from the afternoon of T+2, never buying a ceiling-locked or selling a floor-locked stock."""
-    first, last = warehouse.date_span("ml.predictions")
-    start = date.fromisoformat(config.start) if config.start else first
-    end = date.fromisoformat(config.end) if config.end else last
-    panels = bar_panels(warehouse, start, end)
+    """A top-k book on the out-of-sample scores in the manner of Qlib's TopkDropout: k names, the n_drop worst
+    held replaced on each rebalance; equal weights, or min-variance / mean-variance / risk-parity weights."""
+    start, end = config.trading_window(warehouse)
+    panels = bar_panels(warehouse, start, end, warmup_days=config.lookback_days)
+    dates, symbols = panels["close"].index, panels["close"].columns
     scores = warehouse.read_partition("ml.predictions", start, end).pivot(
-        index="trading_date", columns="symbol", values="score")  # fmt: skip
-    scores = scores.reindex(index=panels["close"].index, columns=panels["close"].columns)
-    weights = topk_dropout(scores, config.k, config.n_drop, config.rebalance_days)
-    rules = Rules(buy_fee=config.buy_fee, sell_fee=config.sell_fee, sale_tax=config.sale_tax, fill=config.fill)
-    result = run_backtest(weights, panels, config.init_cash, rules)
-    with warehouse.connect() as conn:
-        save_backtest(conn, "topk", result, config.model_dump())
-    context.log.info(f"backtest/topk: {len(result.trades)} fills, stats {result.stats}")
-    stats = pd.DataFrame([result.stats]).T.rename(columns={0: "value"})
-    return dg.MaterializeResult(
-        metadata={
-            "stats": dg.MetadataValue.md(stats.to_markdown()),
-            "fills": len(result.trades),
-            "window": f"{start} → {end}",
-            **{k: float(v) for k, v in result.stats.items()},
-        }
-    )
+        index="trading_date", columns="symbol", values="score").reindex(index=dates, columns=symbols)  # fmt: skip
+    weights = topk_dropout(scores.loc[scores.index >= start], config.k, config.n_drop, config.rebalance_days)
+    if config.weighting != "equal":
+        weights = reweight(weights, panels["close"].pct_change(fill_method=None), config.weighting,
+                           lookback=config.lookback_days, max_weight=config.max_weight,
+                           max_turnover=config.max_turnover, expected_returns=scores)  # fmt: skip
+    return _run(context, warehouse, "topk", weights, panels, config)
 
 
-@dg.asset_check(asset=topk, blocking=True)
-def cash_never_negative(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    """The book never spends money it does not have (no margin for retail in Vietnam)."""
-    with warehouse.connect() as conn:
-        (lowest,) = conn.execute("SELECT min(cash) FROM backtest.equity WHERE strategy = 'topk'").fetchone()
-    return dg.AssetCheckResult(passed=lowest is not None and lowest >= 0, metadata={"lowest_cash": float(lowest or 0)})
+@dg.asset(key=["backtest", "ma_momentum"], deps=MARKET, **BACKTESTS)
+def ma_momentum_backtest(
+    context: dg.AssetExecutionContext, config: MomentumConfig, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """Baseline: equal weights over the names whose fast moving average is above the slow one."""
+    start, end = config.trading_window(warehouse)
+    panels = bar_panels(warehouse, start, end, warmup_days=config.slow)
+    weights = ma_momentum(panels["close"], config.fast, config.slow, config.rebalance_days)
+    return _run(context, warehouse, "ma_momentum", weights.loc[weights.index >= start], panels, config)
 
 
-ASSETS = [topk]
-CHECKS = [cash_never_negative]
+@dg.asset(key=["backtest", "bollinger"], deps=MARKET, **BACKTESTS)
+def bollinger_backtest(
+    context: dg.AssetExecutionContext, config: BollingerConfig, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """Baseline: buy below the lower Bollinger band, sell back above the middle band, fixed slots."""
+    start, end = config.trading_window(warehouse)
+    panels = bar_panels(warehouse, start, end, warmup_days=config.window)
+    weights = bollinger_reversion(panels["close"], config.window, config.n_std, config.max_positions)
+    return _run(context, warehouse, "bollinger", weights.loc[weights.index >= start], panels, config)
+
+
+@dg.asset(key=["backtest", "equal_weight"], deps=MARKET, **BACKTESTS)
+def equal_weight_backtest(
+    context: dg.AssetExecutionContext, config: BacktestConfig, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """Baseline: the whole universe in equal weights on the first day, held (dividends adjusted) to the end."""
+    start, end = config.trading_window(warehouse)
+    panels = bar_panels(warehouse, start, end)
+    return _run(context, warehouse, "equal_weight", equal_weight_buy_and_hold(panels["close"]), panels, config)
+
+
+@dg.asset(key=["backtest", "vn30"], deps=[index_levels], **BACKTESTS)
+def vn30_backtest(
+    context: dg.AssetExecutionContext, config: BacktestConfig, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """Baseline: the VN30 index itself, bought at the first close, no costs (what every book is measured by)."""
+    start, end = config.trading_window(warehouse)
+    levels = vn30_levels(warehouse, start, end)
+    result = hold_index(levels, config.init_cash)
+    return _record(context, warehouse, "vn30", result, config, None)
+
+
+STRATEGY_ASSETS = {
+    "topk": topk,
+    "ma_momentum": ma_momentum_backtest,
+    "bollinger": bollinger_backtest,
+    "equal_weight": equal_weight_backtest,
+}
+ASSETS = [*STRATEGY_ASSETS.values(), vn30_backtest]

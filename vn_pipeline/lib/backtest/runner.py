@@ -13,14 +13,17 @@ from vn_pipeline.lib.backtest.rules import Rules
 from vn_pipeline.lib.backtest.stats import compute_stats
 
 BAR_FIELDS = ("open", "high", "low", "close", "vwap", "volume", "ceiling", "floor")
-TRADE_COLUMNS = ["date", "symbol", "side", "shares", "price", "fees", "tax"]
+TRADE_COLUMNS = ["date", "symbol", "side", "shares", "price", "fees", "tax", "signal_date"]
+ORDER_COLUMNS = ["signal_date", "symbol", "target_weight"]
 
 
 @dataclass
 class BacktestResult:
     equity: pd.Series
-    trades: pd.DataFrame  # one row per fill: date, symbol, side, shares, price, fees (brokerage), tax (sale tax)
+    trades: pd.DataFrame  # one row per fill: date, symbol, side, shares, price, fees, tax, signal_date
     positions: pd.DataFrame  # shares held after each bar
+    orders: pd.DataFrame  # the decisions: signal_date, symbol, target_weight (the book and its exits)
+    marks: pd.DataFrame  # the prices positions are valued at (last close, forward-filled)
     cash: pd.Series
     stats: dict[str, float] = field(default_factory=dict)
     portfolio: object | None = None  # the vectorbt Portfolio, for further analysis
@@ -49,19 +52,34 @@ def _trade_table(plan, index: pd.Index, columns: pd.Index, rules: Rules) -> pd.D
             "price": price,
             "fees": value * np.where(sell, rules.sell_fee, rules.buy_fee),
             "tax": value * np.where(sell, rules.sale_tax, 0.0),
+            "signal_date": index[plan.signal[ti, sj]],
         },
         columns=TRADE_COLUMNS,
     )
 
 
+def order_table(target_weights: pd.DataFrame) -> pd.DataFrame:
+    """Each decision's book: every non-zero target, plus a zero for each name the decision exits."""
+    decisions = target_weights.dropna(how="all").fillna(0.0)
+    exits = (decisions == 0) & (decisions.shift(1).fillna(0.0) > 0)
+    long = decisions.where((decisions > 0) | exits).stack().dropna().rename("target_weight").reset_index()
+    long.columns = ORDER_COLUMNS
+    return long
+
+
 def run_backtest(
-    target_weights: pd.DataFrame, bars: dict[str, pd.DataFrame], init_cash: float, rules: Rules | None = None
+    target_weights: pd.DataFrame,
+    bars: dict[str, pd.DataFrame],
+    init_cash: float,
+    rules: Rules | None = None,
+    benchmark: pd.Series | None = None,
 ) -> BacktestResult:
     """Backtest long-only target weights (rows = decision dates, columns = symbols) under VN rules.
 
     A row dated D is a decision at D's close; orders fill on the next bar at ``rules.fill``. NaN rows mean
     "no new decision". Weights are fractions of equity; their sum should be <= 1 (cash never goes negative:
-    buys are cut to the lots the cash can pay for).
+    buys are cut to the lots the cash can pay for). ``benchmark``: the benchmark's daily returns, for the
+    excess return and information ratio.
     """
     rules = rules or Rules()
     if (target_weights.fillna(0.0) < 0).to_numpy().any():
@@ -81,7 +99,9 @@ def run_backtest(
         init_cash=float(init_cash),
         cash_sharing=True,
         group_by=True,
-        call_seq="auto",  # vectorbt also executes sells before buys within the shared-cash group
+        # The planner's own order: sells first, then buys by column. Precomputed, it is ~4x faster than "auto",
+        # which sorts every bar by order value.
+        call_seq=np.argsort(~(plan.size < 0), axis=1, kind="stable"),
         allow_partial=False,
         raise_reject=True,
         freq="1D",
@@ -97,7 +117,26 @@ def run_backtest(
         equity=equity,
         trades=trades,
         positions=pd.DataFrame(plan.positions, index=idx, columns=cols),
+        orders=order_table(target_weights),
+        marks=close,
         cash=pd.Series(vbt_cash, index=idx, name="cash"),
-        stats=compute_stats(pf, trades, equity),
+        stats=compute_stats(pf.returns(), equity, trades, pf.trades.closed, benchmark),
         portfolio=pf,
+    )
+
+
+def hold_index(levels: pd.Series, init_cash: float, benchmark: pd.Series | None = None) -> BacktestResult:
+    """The index itself as a strategy: ``init_cash`` invested at the first close, no trades, no costs."""
+    levels = levels.dropna()
+    equity = (levels / levels.iloc[0] * init_cash).rename("equity")
+    returns = equity.pct_change().fillna(0.0)
+    empty = pd.DataFrame(index=equity.index)
+    return BacktestResult(
+        equity=equity,
+        trades=pd.DataFrame(columns=TRADE_COLUMNS),
+        positions=empty,
+        orders=pd.DataFrame(columns=ORDER_COLUMNS),
+        marks=empty,
+        cash=pd.Series(0.0, index=equity.index, name="cash"),
+        stats=compute_stats(returns, equity, pd.DataFrame(columns=TRADE_COLUMNS), None, benchmark),
     )

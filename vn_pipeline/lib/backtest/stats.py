@@ -1,4 +1,6 @@
-"""Performance statistics. Ratios come from vectorbt's returns accessor (annualised with 252 bars per year)."""
+"""Performance statistics of a backtest: return ratios (vectorbt's returns accessor, 252 bars a year), activity
+(turnover, win rate), the comparison with a benchmark (excess return, information ratio) and a bootstrap band.
+"""
 
 from __future__ import annotations
 
@@ -8,25 +10,81 @@ import pandas as pd
 TRADING_DAYS = 252
 
 
-def compute_stats(pf, trades: pd.DataFrame, equity: pd.Series) -> dict[str, float]:
-    """Stats dict; ``pf`` is a grouped vectorbt Portfolio with freq '1D' (one bar = one trading day)."""
+def return_stats(returns: pd.Series) -> dict[str, float]:
+    """Ratios of daily simple returns; the first return includes the step from the initial cash."""
     # Local accessor with year_freq=252 bars, so the global vectorbt settings (365 days) are left untouched.
-    acc = pf.returns().vbt.returns(freq="1D", year_freq=f"{TRADING_DAYS} days")
-    value_traded = float((trades["shares"] * trades["price"]).sum()) if len(trades) else 0.0
-    n_bars = len(equity)
-    # Turnover: one-way traded value (half of buys + sells) over mean equity, annualised -- "portfolio turned over
-    # N times a year". vectorbt has no portfolio-level turnover, hence computed here.
-    turnover = value_traded / 2.0 / float(equity.mean()) * TRADING_DAYS / n_bars if n_bars else float("nan")
-    closed = pf.trades.closed
+    acc = returns.vbt.returns(freq="1D", year_freq=f"{TRADING_DAYS} days")
     return {
-        "total_return": float(pf.total_return()),
+        "total_return": float(np.prod(1.0 + returns.to_numpy()) - 1.0),
         "annualized_return": float(acc.annualized()),
         "annualized_volatility": float(acc.annualized_volatility()),
         "sharpe": float(acc.sharpe_ratio()),
         "sortino": float(acc.sortino_ratio()),
         "calmar": float(acc.calmar_ratio()),
         "max_drawdown": float(acc.max_drawdown()),  # negative fraction, vectorbt convention
-        "turnover": float(turnover),
-        # Win rate over closed round trips (vectorbt FIFO trade matching per symbol); NaN when none closed.
-        "win_rate": float(closed.win_rate()) if closed.count() > 0 else float(np.nan),
     }
+
+
+def benchmark_stats(returns: pd.Series, benchmark: pd.Series) -> dict[str, float]:
+    """Excess return (total, strategy minus benchmark) and the annualised information ratio of daily active
+    returns. Days the benchmark did not print count as a zero benchmark return."""
+    bench = benchmark.reindex(returns.index).fillna(0.0)
+    active = returns - bench
+    tracking = float(active.std(ddof=1))
+    total = float(np.prod(1.0 + returns.to_numpy()) - 1.0)
+    bench_total = float(np.prod(1.0 + bench.to_numpy()) - 1.0)
+    return {
+        "benchmark_total_return": bench_total,
+        "excess_return": total - bench_total,
+        "tracking_error": tracking * np.sqrt(TRADING_DAYS),
+        "information_ratio": float(active.mean()) / tracking * np.sqrt(TRADING_DAYS) if tracking > 0 else np.nan,
+    }
+
+
+def activity_stats(trades: pd.DataFrame, equity: pd.Series, closed_trades=None) -> dict[str, float]:
+    """Turnover: one-way traded value (half of buys + sells) over mean equity, annualised -- "the book turned over
+    N times a year". Win rate over closed round trips (vectorbt's FIFO matching per symbol); NaN when none."""
+    value_traded = float((trades["shares"] * trades["price"]).sum()) if len(trades) else 0.0
+    n_bars = len(equity)
+    turnover = value_traded / 2.0 / float(equity.mean()) * TRADING_DAYS / n_bars if n_bars else np.nan
+    has_closed = closed_trades is not None and closed_trades.count() > 0
+    return {"turnover": float(turnover), "win_rate": float(closed_trades.win_rate()) if has_closed else np.nan}
+
+
+def bootstrap_band(
+    returns: pd.Series, n_paths: int = 1000, block: int = 5, seed: int = 0, quantiles: tuple[float, ...] = (0.05, 0.95)
+) -> dict[str, float]:
+    """Monte Carlo band of Sharpe and max drawdown: moving-block bootstrap of the daily returns.
+
+    Blocks of ``block`` consecutive days keep short-range autocorrelation (momentum, reversal) that an iid
+    resample would destroy. Keys like ``sharpe_p05`` and ``max_drawdown_p95`` (drawdowns are negative)."""
+    r = returns.to_numpy(dtype=float)
+    n = len(r)
+    if n < 2 * block:
+        return {f"{name}_p{round(q * 100):02d}": np.nan for name in ("sharpe", "max_drawdown") for q in quantiles}
+    rng = np.random.default_rng(seed)
+    starts = rng.integers(0, n - block + 1, size=(n_paths, -(-n // block)))
+    paths = r[(starts[:, :, None] + np.arange(block)).reshape(n_paths, -1)[:, :n]]
+    std = paths.std(axis=1, ddof=1)
+    sharpe = np.where(std > 0, paths.mean(axis=1) / np.where(std > 0, std, 1.0) * np.sqrt(TRADING_DAYS), np.nan)
+    wealth = np.cumprod(1.0 + paths, axis=1)
+    drawdown = (wealth / np.maximum.accumulate(wealth, axis=1) - 1.0).min(axis=1)
+    band = {}
+    for q in quantiles:
+        band[f"sharpe_p{round(q * 100):02d}"] = float(np.nanquantile(sharpe, q))
+        band[f"max_drawdown_p{round(q * 100):02d}"] = float(np.quantile(drawdown, q))
+    return band
+
+
+def compute_stats(
+    returns: pd.Series,
+    equity: pd.Series,
+    trades: pd.DataFrame,
+    closed_trades=None,
+    benchmark: pd.Series | None = None,
+) -> dict[str, float]:
+    """Every statistic the backtest tables show; ``benchmark`` is the benchmark's daily returns."""
+    stats = {**return_stats(returns), **activity_stats(trades, equity, closed_trades)}
+    if benchmark is not None:
+        stats |= benchmark_stats(returns, benchmark)
+    return stats | bootstrap_band(returns)

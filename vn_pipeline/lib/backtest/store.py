@@ -1,33 +1,76 @@
-"""Backtest results in the warehouse: a strategy's run, equity curve and fills, replaced as a whole."""
+"""Backtest results in the warehouse: a strategy's run, equity curve, positions, orders and fills, replaced as a
+whole in one transaction."""
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import psycopg
+from psycopg import sql
 
 from vn_pipeline.lib.backtest.runner import BacktestResult
 
+TABLES = ("trades", "positions", "orders", "equity", "runs")
+
+
+def _copy(cur: psycopg.Cursor, table: str, columns: list[str], rows: Iterable[tuple]) -> None:
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier("backtest", table), sql.SQL(", ").join(map(sql.Identifier, columns)))  # fmt: skip
+    with cur.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def position_rows(result: BacktestResult) -> pd.DataFrame:
+    """Long table of non-zero holdings after each bar, valued at the mark, with weights of equity."""
+    shares = result.positions
+    if shares.empty:
+        return pd.DataFrame(columns=["trading_date", "symbol", "shares", "price", "value", "weight"])
+    long = shares.where(shares > 0).stack().dropna().rename("shares").reset_index()
+    long.columns = ["trading_date", "symbol", "shares"]
+    marks = result.marks.stack().rename("price").reset_index()
+    marks.columns = ["trading_date", "symbol", "price"]
+    long = long.merge(marks, on=["trading_date", "symbol"], how="left")
+    long["value"] = long["shares"] * long["price"]
+    long["weight"] = long["value"] / long["trading_date"].map(result.equity).to_numpy()
+    return long
+
 
 def save_backtest(conn: psycopg.Connection[Any], strategy: str, result: BacktestResult, params: dict) -> None:
-    """Replace ``strategy``'s rows in backtest.runs/equity/trades in one transaction."""
+    """Replace ``strategy``'s rows in every backtest table."""
     equity = result.equity
+    stats = {k: (float(v) if math.isfinite(v) else None) for k, v in result.stats.items()}  # NaN/inf are not JSON
+    positions = position_rows(result)
     with conn.transaction(), conn.cursor() as cur:
-        for table in ("trades", "equity", "runs"):
-            cur.execute(psycopg.sql.SQL("DELETE FROM {} WHERE strategy = %s").format(
-                psycopg.sql.Identifier("backtest", table)), (strategy,))  # fmt: skip
-        stats = {k: (None if v != v else float(v)) for k, v in result.stats.items()}  # NaN is not JSON
+        for table in TABLES:
+            cur.execute(sql.SQL("DELETE FROM {} WHERE strategy = %s").format(sql.Identifier("backtest", table)),
+                        (strategy,))  # fmt: skip
         cur.execute(
             "INSERT INTO backtest.runs (strategy, start_date, end_date, params, stats) VALUES (%s, %s, %s, %s, %s)",
             (strategy, equity.index[0], equity.index[-1], json.dumps(params, default=str), json.dumps(stats)),
         )
-        with cur.copy("COPY backtest.equity (strategy, trading_date, equity, cash) FROM STDIN") as copy:
-            for day, value, cash in zip(equity.index, equity.to_numpy(), result.cash.to_numpy(), strict=True):
-                copy.write_row((strategy, day, float(value), float(cash)))
-        with cur.copy(
-            "COPY backtest.trades (strategy, trading_date, symbol, side, shares, price, fees, tax) FROM STDIN"
-        ) as copy:
-            for row in result.trades.itertuples(index=False):
-                copy.write_row((strategy, row.date, row.symbol, row.side, int(row.shares), float(row.price),
-                                float(row.fees), float(row.tax)))  # fmt: skip
+        curve = zip(equity.index, equity, result.cash, strict=True)
+        _copy(cur, "equity", ["strategy", "trading_date", "equity", "cash"],
+              ((strategy, d, float(v), float(c)) for d, v, c in curve))  # fmt: skip
+        _copy(cur, "positions", ["strategy", "trading_date", "symbol", "shares", "price", "value", "weight"],
+              ((strategy, r.trading_date, r.symbol, int(r.shares), float(r.price), float(r.value), float(r.weight))
+               for r in positions.itertuples(index=False)))  # fmt: skip
+        _copy(cur, "orders", ["strategy", "signal_date", "symbol", "target_weight"],
+              ((strategy, r.signal_date, r.symbol, float(r.target_weight))
+               for r in result.orders.itertuples(index=False)))  # fmt: skip
+        _copy(cur, "trades",
+              ["strategy", "trading_date", "symbol", "side", "shares", "price", "fees", "tax", "signal_date"],
+              ((strategy, r.date, r.symbol, r.side, int(r.shares), float(r.price), float(r.fees), float(r.tax),
+                r.signal_date) for r in result.trades.itertuples(index=False)))  # fmt: skip
+
+
+def load_equity(conn: psycopg.Connection[Any], strategy: str) -> pd.Series:
+    rows = conn.execute(
+        "SELECT trading_date, equity FROM backtest.equity WHERE strategy = %s ORDER BY trading_date", (strategy,)
+    ).fetchall()
+    return pd.Series([r[1] for r in rows], index=[r[0] for r in rows], name=strategy, dtype=np.float64)

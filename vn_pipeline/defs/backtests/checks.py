@@ -1,0 +1,71 @@
+"""Blocking checks on every traded backtest, run on the rows read back from the warehouse: cash never goes
+negative (no margin), and every stored fill respects the lot, band, T+2 and signal-timing rules."""
+
+from datetime import date
+
+import dagster as dg
+import pandas as pd
+
+from vn_pipeline.defs.backtests.assets import STRATEGY_ASSETS
+from vn_pipeline.defs.backtests.inputs import bar_panels
+from vn_pipeline.defs.resources import WarehouseResource
+from vn_pipeline.lib.backtest import Rules
+from vn_pipeline.lib.backtest.audit import fill_violations
+
+_RULE_FIELDS = ("buy_fee", "sell_fee", "sale_tax", "fill")
+
+
+def _run_window_and_rules(warehouse: WarehouseResource, strategy: str) -> tuple[date, date, Rules]:
+    with warehouse.connect() as conn:
+        row = conn.execute(
+            "SELECT start_date, end_date, params FROM backtest.runs WHERE strategy = %s", (strategy,)
+        ).fetchone()
+    if row is None:
+        raise ValueError(f"backtest.runs has no run of {strategy!r}: materialize backtest/{strategy} first")
+    start, end, params = row
+    return start, end, Rules(**{k: params[k] for k in _RULE_FIELDS if k in params})
+
+
+def _stored_fills(warehouse: WarehouseResource, strategy: str) -> pd.DataFrame:
+    with warehouse.connect() as conn:
+        cur = conn.execute(
+            "SELECT trading_date AS date, symbol, side, shares, price, signal_date FROM backtest.trades"
+            " WHERE strategy = %s ORDER BY trading_date, symbol",
+            (strategy,),
+        )
+        return pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
+
+
+def _checks_for(strategy: str, asset: dg.AssetsDefinition) -> list[dg.AssetChecksDefinition]:
+    @dg.asset_check(asset=asset, name="cash_never_negative", blocking=True)
+    def cash_never_negative(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        """The book never spends money it does not have (no margin for retail in Vietnam)."""
+        with warehouse.connect() as conn:
+            (lowest,) = conn.execute(
+                "SELECT min(cash) FROM backtest.equity WHERE strategy = %s", (strategy,)
+            ).fetchone()
+        passed = lowest is not None and lowest >= 0
+        return dg.AssetCheckResult(passed=passed, metadata={"lowest_cash": float(lowest or 0)})
+
+    @dg.asset_check(asset=asset, name="fills_follow_exchange_rules", blocking=True)
+    def fills_follow_exchange_rules(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        """Every stored fill is in whole lots, inside the day's band, not at a locked limit or on a no-trade day,
+        sells only settled (T+2) shares, and comes strictly after the signal it executes."""
+        start, end, rules = _run_window_and_rules(warehouse, strategy)
+        fills = _stored_fills(warehouse, strategy)
+        violations = fill_violations(fills, bar_panels(warehouse, start, end), rules)
+        counts = violations["rule"].value_counts().to_dict()
+        return dg.AssetCheckResult(
+            passed=violations.empty,
+            metadata={
+                "fills": len(fills),
+                "violations": len(violations),
+                "by_rule": dg.MetadataValue.json({str(k): int(v) for k, v in counts.items()}),
+                "first_violations": dg.MetadataValue.md(violations.head(20).to_markdown(index=False)),
+            },
+        )
+
+    return [cash_never_negative, fills_follow_exchange_rules]
+
+
+CHECKS = [check for strategy, asset in STRATEGY_ASSETS.items() for check in _checks_for(strategy, asset)]

@@ -1,0 +1,83 @@
+"""What every backtest reads from the warehouse: its window, dividend-adjusted bar panels and the VN30 benchmark."""
+
+from datetime import date
+
+import dagster as dg
+import pandas as pd
+
+from vn_pipeline.defs.features.assets import actions_between
+from vn_pipeline.defs.resources import WarehouseResource
+from vn_pipeline.lib.backtest import Rules
+from vn_pipeline.lib.features import adjust_prices
+from vn_pipeline.lib.market.calendar import previous_trading_day
+
+ADJUSTMENT_EPOCH = date(2000, 1, 1)  # before any data the project handles (HOSE opened in July 2000)
+BAR_PANELS = ("open", "high", "low", "close", "vwap", "volume", "ceiling", "floor")
+
+
+class BacktestConfig(dg.Config):
+    """Window and trading costs shared by every backtest. The window defaults to the span of the stored
+    out-of-sample predictions, so the ML book and its baselines are compared over the same days; without
+    predictions, to the span of the daily bars."""
+
+    start: str | None = None
+    end: str | None = None
+    fill: str = "next_open"  # "next_open", "vwap" or "close" of the day after the signal
+    init_cash: float = 1_000_000_000.0
+    buy_fee: float = 0.0015
+    sell_fee: float = 0.0015
+    sale_tax: float = 0.001
+
+    def rules(self) -> Rules:
+        return Rules(buy_fee=self.buy_fee, sell_fee=self.sell_fee, sale_tax=self.sale_tax, fill=self.fill)
+
+    def trading_window(self, warehouse: WarehouseResource) -> tuple[date, date]:
+        with warehouse.connect() as conn:
+            (has_predictions,) = conn.execute("SELECT EXISTS (SELECT 1 FROM ml.predictions)").fetchone()
+        first, last = warehouse.date_span("ml.predictions" if has_predictions else "market.ohlcv_1d")
+        start = date.fromisoformat(self.start) if self.start else first
+        end = date.fromisoformat(self.end) if self.end else last
+        if start > end:
+            raise ValueError(f"backtest window is empty: start {start} is after end {end}")
+        return start, end
+
+
+def bar_panels(warehouse: WarehouseResource, start: date, end: date, warmup_days: int = 0) -> dict[str, pd.DataFrame]:
+    """Wide (dates × symbols) panels of dividend-adjusted prices, volume and the day's ceiling and floor, from
+    ``warmup_days`` trading days before ``start`` (history for signals; the backtest itself starts at ``start``).
+
+    Holdings do not receive bonus shares in the simulation, so prices are adjusted forward instead: a stock
+    dividend is then no loss. Ceiling and floor are scaled by the same factor as that day's prices."""
+    first = previous_trading_day(start, warmup_days) if warmup_days else start
+    raw = warehouse.read_partition("market.ohlcv_1d", first, end)
+    if raw.empty:
+        raise ValueError(f"market.ohlcv_1d has no bars in {first}..{end}: materialize market data first")
+    # Actions since a fixed epoch, not since ``first``: the adjusted prices of a day must not depend on where a
+    # panel starts, or a check re-reading the fills over another window would see other prices.
+    adjusted = adjust_prices(raw, actions_between(warehouse, ADJUSTMENT_EPOCH, end))
+    columns = ["trading_date", "symbol", "ceiling_price", "floor_price"]
+    limits = warehouse.read_partition("market.listings", first, end, columns=columns)
+    adjusted["factor"] = adjusted["close"].to_numpy() / raw["close"].to_numpy()  # adjust_prices keeps row order
+    frame = adjusted.merge(limits, on=["trading_date", "symbol"], how="left")
+    frame["ceiling"] = frame["ceiling_price"] * frame["factor"]
+    frame["floor"] = frame["floor_price"] * frame["factor"]
+    frame["vwap"] = frame["vwap"].fillna(frame["close"])
+    return {name: frame.pivot(index="trading_date", columns="symbol", values=name).sort_index() for name in BAR_PANELS}
+
+
+def from_start(panels: dict[str, pd.DataFrame], start: date) -> dict[str, pd.DataFrame]:
+    return {name: panel.loc[panel.index >= start] for name, panel in panels.items()}
+
+
+def vn30_levels(warehouse: WarehouseResource, start: date, end: date) -> pd.Series:
+    levels = warehouse.read_partition("market.index_levels", start, end)
+    levels = levels[levels["index_code"] == "VN30"]
+    if levels.empty:
+        raise ValueError(f"no VN30 levels in market.index_levels for {start}..{end}: materialize index_levels")
+    return levels.set_index("trading_date")["close"].sort_index()
+
+
+def vn30_returns(warehouse: WarehouseResource, start: date, end: date, dates: pd.Index) -> pd.Series:
+    """VN30 daily close-to-close returns on ``dates`` (the first day's return is 0: the book starts in cash)."""
+    levels = vn30_levels(warehouse, start, end).reindex(dates).ffill()
+    return levels.pct_change().fillna(0.0)

@@ -1,0 +1,42 @@
+"""What a backtest shows: charts in the asset's metadata (Dagster UI) and an HTML tearsheet in the state dir."""
+
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from vn_pipeline.lib.backtest.runner import BacktestResult
+from vn_pipeline.lib.paths import state_dir
+from vn_pipeline.lib.reports import charts
+from vn_pipeline.lib.reports.tearsheet import backtest_tearsheet, write_html
+
+
+def tearsheet_dir():
+    return state_dir() / "reports" / "backtests"
+
+
+def backtest_metadata(
+    strategy: str, result: BacktestResult, benchmark: pd.Series | None, params: dict[str, Any]
+) -> dict[str, Any]:
+    """Stats (table and numbers), the four charts and the tearsheet path. ``benchmark``: VN30 daily returns."""
+    levels = (1.0 + benchmark).cumprod() if benchmark is not None else None
+    returns = result.equity.pct_change().fillna(0.0)
+    images = {
+        "equity": charts.equity_chart(result.equity, levels, f"{strategy}: equity vs VN30", benchmark_label="VN30"),
+        "drawdown": charts.drawdown_chart(result.equity),
+        "exposure": charts.exposure_chart(result.equity, result.cash),
+        "rolling_sharpe": charts.rolling_sharpe_chart(returns),
+    }
+    html = backtest_tearsheet(strategy, result.equity, levels, result.cash, result.stats, result.trades, params)
+    path = write_html(html, tearsheet_dir(), f"{strategy}.html")
+    stats = pd.Series(result.stats, name="value").to_frame()
+    return {
+        "stats": dg.MetadataValue.md(stats.to_markdown(floatfmt=".4f")),
+        "charts": dg.MetadataValue.md(
+            "\n\n".join(charts.png_markdown(png, f"{strategy} {name}") for name, png in images.items())
+        ),
+        "tearsheet": dg.MetadataValue.path(str(path)),
+        "fills": len(result.trades),
+        "window": f"{result.equity.index[0]} → {result.equity.index[-1]}",
+        **{k: float(v) for k, v in result.stats.items()},
+    }

@@ -1,0 +1,66 @@
+"""WARN checks: the day's book against the risk limits in RiskLimitsResource (alerts once channels exist)."""
+
+import dagster as dg
+import pandas as pd
+
+from vn_pipeline.defs.market_data.assets import window
+from vn_pipeline.defs.partitions import trading_days
+from vn_pipeline.defs.resources import RiskLimitsResource, WarehouseResource
+from vn_pipeline.defs.risk.assets import risk_report
+
+
+def _summary(warehouse: WarehouseResource, context, metrics: tuple[str, ...]) -> pd.DataFrame:
+    start, end = window(context)
+    with warehouse.connect() as conn:
+        cur = conn.execute(
+            "SELECT trading_date, strategy, metric, value FROM risk.summary"
+            " WHERE trading_date BETWEEN %s AND %s AND metric = ANY(%s)",
+            (start, end, list(metrics)),
+        )
+        return pd.DataFrame(cur.fetchall(), columns=["trading_date", "strategy", "metric", "value"])
+
+
+def _limit_result(rows: pd.DataFrame, limit: float, rule: str) -> dg.AssetCheckResult:
+    breaches = rows[rows["value"] > limit]
+    return dg.AssetCheckResult(
+        passed=breaches.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "rule": rule,
+            "limit": limit,
+            "days_checked": int(rows["trading_date"].nunique()),
+            "worst": float(rows["value"].max()) if len(rows) else 0.0,
+            "breaches": dg.MetadataValue.md(breaches.to_markdown(index=False) if len(breaches) else "none"),
+        },
+    )
+
+
+@dg.asset_check(asset=risk_report, partitions_def=trading_days)
+def drawdown_within_limit(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, risk_limits: RiskLimitsResource
+) -> dg.AssetCheckResult:
+    """The book's drawdown from its peak stays within risk_limits.max_drawdown."""
+    rows = _summary(warehouse, context, ("drawdown",))
+    rows["value"] = -rows["value"]  # drawdowns are stored negative
+    return _limit_result(rows, risk_limits.max_drawdown, "drawdown from peak <= max_drawdown")
+
+
+@dg.asset_check(asset=risk_report, partitions_def=trading_days)
+def var_within_limit(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, risk_limits: RiskLimitsResource
+) -> dg.AssetCheckResult:
+    """One-day historical VaR at 95% stays within risk_limits.max_var_95 of NAV."""
+    rows = _summary(warehouse, context, ("var_hist_95",))
+    return _limit_result(rows, risk_limits.max_var_95, "historical VaR 95% <= max_var_95 of NAV")
+
+
+@dg.asset_check(asset=risk_report, partitions_def=trading_days)
+def single_name_weight_within_limit(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, risk_limits: RiskLimitsResource
+) -> dg.AssetCheckResult:
+    """No single name weighs more than risk_limits.max_single_name_weight of NAV."""
+    rows = _summary(warehouse, context, ("top1_weight",))
+    return _limit_result(rows, risk_limits.max_single_name_weight, "largest position weight <= max_single_name_weight")
+
+
+CHECKS = [drawdown_within_limit, var_within_limit, single_name_weight_within_limit]

@@ -1,0 +1,98 @@
+"""Reading one window of risk inputs from the warehouse, then cutting a point-in-time book for each day."""
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from vn_pipeline.defs.backtests.inputs import bar_panels, vn30_levels
+from vn_pipeline.defs.resources import WarehouseResource
+from vn_pipeline.lib.market.calendar import previous_trading_day, trading_days
+from vn_pipeline.lib.market.exchanges import price_limits_array
+from vn_pipeline.lib.risk import average_daily_value, worst_drawdown_window
+from vn_pipeline.lib.risk.report import BookOnDay
+
+
+def _frame(warehouse: WarehouseResource, query: str, params: tuple) -> pd.DataFrame:
+    with warehouse.connect() as conn:
+        cur = conn.execute(query, params)
+        return pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
+
+
+@dataclass
+class RiskInputs:
+    """Everything the reports of [start, end] need, read once; ``book_on`` cuts it at one day's close."""
+
+    strategy: str
+    positions: pd.DataFrame  # backtest.positions rows of the strategy
+    equity: pd.DataFrame  # backtest.equity of every strategy (dates × strategy)
+    returns: pd.DataFrame  # adjusted daily returns, history + window
+    adv: pd.DataFrame  # 20-day average traded value (VND)
+    close: pd.DataFrame  # raw closes
+    exchange: pd.DataFrame  # listing exchange per day and symbol
+    room: pd.DataFrame  # foreign room remaining (shares)
+    vn30: pd.Series  # VN30 levels
+    lookback_days: int
+
+    def book_on(self, day: date) -> BookOnDay:
+        held = self.positions[self.positions["trading_date"] == day].set_index("symbol")
+        if day not in self.equity.index or pd.isna(self.equity.loc[day, self.strategy]):
+            raise ValueError(f"backtest/{self.strategy} has no equity on {day}: re-materialize it over this day")
+        past = self.returns.loc[self.returns.index <= day].tail(self.lookback_days)
+        vn30 = self.vn30.loc[self.vn30.index <= day].pct_change()
+        close = self.close.loc[day].reindex(held.index).astype(float)
+        exchange = self.exchange.loc[day].reindex(held.index).to_numpy(dtype=object)
+        floor, _ = price_limits_array(exchange, close.to_numpy())  # the next session's floor off today's close
+        return BookOnDay(
+            values=held["value"].astype(float),
+            nav=float(self.equity.loc[day, self.strategy]),
+            equity=self.equity.loc[self.equity.index <= day, self.strategy].dropna(),
+            asset_returns=past,
+            benchmark_returns=vn30.reindex(past.index),
+            adv_value=self.adv.loc[day],
+            limit_down_returns=pd.Series(np.asarray(floor, dtype=float) / close.to_numpy() - 1.0, index=held.index),
+            foreign_room=self.room.loc[day] if day in self.room.index else pd.Series(dtype=float),
+            shares=held["shares"].astype(float),
+            history_returns=self.returns.loc[self.returns.index <= day],
+            history_benchmark=vn30,
+        )
+
+    def worst_vn30_window(self, day: date) -> tuple[date, date]:
+        return worst_drawdown_window(self.vn30.loc[self.vn30.index <= day])
+
+    def strategy_returns(self, day: date) -> dict[str, pd.Series]:
+        curves = self.equity.loc[self.equity.index <= day]
+        return {name: curves[name].dropna().pct_change().dropna() for name in curves.columns}
+
+
+def read_risk_inputs(
+    warehouse: WarehouseResource, strategy: str, start: date, end: date, lookback_days: int
+) -> RiskInputs:
+    first, _ = warehouse.date_span("market.ohlcv_1d")
+    vn30 = vn30_levels(warehouse, warehouse.date_span("market.index_levels")[0], end)
+    # Returns reach back to the earliest worst-drawdown peak any day of the window replays (when data has it).
+    peaks = [worst_drawdown_window(vn30.loc[vn30.index <= day])[0] for day in trading_days(start, end)]
+    history_start = max(first, min([previous_trading_day(start, lookback_days + 20), *peaks]))
+    panels = bar_panels(warehouse, history_start, end)
+    raw = warehouse.read_partition("market.ohlcv_1d", history_start, end,
+                                   columns=["trading_date", "symbol", "close", "value"])  # fmt: skip
+    listings = warehouse.read_partition("market.listings", start, end, columns=["trading_date", "symbol", "exchange"])
+    room = warehouse.read_partition("market.foreign_flows", start, end,
+                                    columns=["trading_date", "symbol", "room_remaining"])  # fmt: skip
+    positions = _frame(warehouse, "SELECT trading_date, symbol, shares, value FROM backtest.positions"
+                       " WHERE strategy = %s AND trading_date BETWEEN %s AND %s", (strategy, start, end))  # fmt: skip
+    equity = _frame(warehouse, "SELECT strategy, trading_date, equity FROM backtest.equity WHERE trading_date <= %s",
+                    (end,))  # fmt: skip
+    return RiskInputs(
+        strategy=strategy,
+        positions=positions,
+        equity=equity.pivot(index="trading_date", columns="strategy", values="equity"),
+        returns=panels["close"].pct_change(fill_method=None),
+        adv=average_daily_value(raw.pivot(index="trading_date", columns="symbol", values="value")),
+        close=raw.pivot(index="trading_date", columns="symbol", values="close"),
+        exchange=listings.pivot(index="trading_date", columns="symbol", values="exchange"),
+        room=room.pivot(index="trading_date", columns="symbol", values="room_remaining"),
+        vn30=vn30,
+        lookback_days=lookback_days,
+    )

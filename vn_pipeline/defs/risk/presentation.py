@@ -1,0 +1,42 @@
+"""What the risk report shows: the latest day's summary and charts in metadata, and its HTML tearsheet."""
+
+from datetime import date
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from vn_pipeline.defs.risk.inputs import RiskInputs
+from vn_pipeline.lib.paths import state_dir
+from vn_pipeline.lib.reports import charts
+from vn_pipeline.lib.reports.tearsheet import risk_tearsheet, write_html
+from vn_pipeline.lib.risk.report import RiskReport
+
+HEADLINE = ("nav", "var_hist_95", "cvar_hist_95", "var_mc_99", "volatility", "beta", "drawdown", "top1_weight",
+            "max_days_to_exit", "stress_limit_down_all", "stress_worst_vn30_drawdown")  # fmt: skip
+
+
+def tearsheet_dir():
+    return state_dir() / "reports" / "risk"
+
+
+def report_metadata(day: date, strategy: str, report: RiskReport, inputs: RiskInputs) -> dict[str, Any]:
+    equity = inputs.equity.loc[inputs.equity.index <= day, strategy].dropna()
+    html = risk_tearsheet(day, strategy, report.summary, report.positions.reset_index(), report.stress, equity)
+    path = write_html(html, tearsheet_dir(), f"{strategy}_{day}.html")
+    summary = pd.Series(report.summary, name="value").to_frame()
+    images = [
+        charts.png_markdown(charts.bar_chart(report.positions["weight"], "Position weights"), "weights"),
+        charts.png_markdown(
+            charts.bar_chart(report.positions["var_hist_95"], "Historical VaR 95% by position"), "VaR by position"
+        ),
+        charts.png_markdown(charts.drawdown_chart(equity), "drawdown"),
+    ]
+    return {
+        "as_of": str(day),
+        "summary": dg.MetadataValue.md(summary.to_markdown(floatfmt=".4f")),
+        "stress": dg.MetadataValue.md(report.stress.to_markdown(index=False, floatfmt=".4f")),
+        "charts": dg.MetadataValue.md("\n\n".join(images)),
+        "tearsheet": dg.MetadataValue.path(str(path)),
+        **{k: float(report.summary[k]) for k in HEADLINE if k in report.summary},
+    }
