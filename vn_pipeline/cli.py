@@ -81,7 +81,8 @@ def demo(args: argparse.Namespace) -> int:
             ("model", lambda: run_job(defs, "train", instance, train_config, resources)),
             ("predictions", lambda: run_window(defs, "predict", model_start, end, instance, resources=resources)),
             ("evaluation", lambda: run_job(defs, "evaluate", instance, resources=resources)),
-            ("backtest", lambda: run_job(defs, "backtest", instance, resources=resources)),
+            ("backtests", lambda: run_job(defs, "backtest", instance, resources=resources)),
+            ("risk report", lambda: run_window(defs, "risk", end, end, instance, resources=resources)),
         ]
         _say(f"then features, walk-forward LightGBM from {model_start}, predictions and evaluation "
              f"(planted effects: {args.planted_effects or 'none'})")  # fmt: skip
@@ -104,6 +105,7 @@ def demo(args: argparse.Namespace) -> int:
     if args.research:
         _print_evaluation(url)
         _print_backtests(url)
+        _print_risk(url)
     for stage, outcome in outcomes:
         _say(f"{stage}: run {outcome.run_id} {'succeeded' if outcome.success else 'FAILED'}")
     _say(f"done in {time.perf_counter() - started:.1f} s")
@@ -133,15 +135,77 @@ def _print_evaluation(url: str) -> None:
     print(f"    {'coverage':<10} {cover:>8.1%}")
 
 
+BACKTEST_COLUMNS = {
+    "total_return": "return", "annualized_return": "ann.ret", "annualized_volatility": "ann.vol",
+    "sharpe": "Sharpe", "sortino": "Sortino", "calmar": "Calmar", "max_drawdown": "max DD", "turnover": "turnover",
+    "win_rate": "win", "excess_return": "vs VN30", "information_ratio": "IR",
+}  # fmt: skip
+
+
 def _print_backtests(url: str) -> None:
     from vn_pipeline.lib.warehouse import connect
 
     with connect(url) as conn:
         rows = conn.execute("SELECT strategy, start_date, end_date, stats FROM backtest.runs ORDER BY 1").fetchall()
-    for strategy, first, last, stats in rows:
-        _say(f"backtest {strategy} {first} → {last} (VN fees, tax, lots, T+2, limit locks):")
-        shown = ("total_return", "annualized_return", "sharpe", "max_drawdown", "turnover", "win_rate")
-        print("    " + "  ".join(f"{name} {stats.get(name) or float('nan'):.3f}" for name in shown))
+    if not rows:
+        return
+    order = {"topk": 0, "vn30": 9}
+    rows.sort(key=lambda r: (order.get(r[0], 5), r[0]))
+    _say(f"backtests {rows[0][1]} → {rows[0][2]} (fees 0.15%/side + 0.1% sale tax, 100-share lots, T+2, limit locks;"
+         " Sharpe 90% bootstrap band):")  # fmt: skip
+    print("    " + f"{'strategy':<13}" + "".join(f"{h:>9}" for h in BACKTEST_COLUMNS.values()) + "   Sharpe band")
+    for strategy, _, _, stats in rows:
+        cells = "".join(f"{_number(stats.get(k)):>9}" for k in BACKTEST_COLUMNS)
+        band = f"[{_number(stats.get('sharpe_p05'))}, {_number(stats.get('sharpe_p95'))}]"
+        print(f"    {strategy:<13}{cells}   {band}")
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def _print_risk(url: str) -> None:
+    from vn_pipeline.lib.warehouse import connect
+
+    with connect(url) as conn:
+        rows = conn.execute(
+            "SELECT trading_date, strategy, metric, value FROM risk.summary"
+            " WHERE trading_date = (SELECT max(trading_date) FROM risk.summary) ORDER BY metric"
+        ).fetchall()
+    if not rows:
+        return
+    day, strategy = rows[0][0], rows[0][1]
+    m = {metric: value for *_, metric, value in rows}
+    _say(f"risk report {day} for {strategy} (one-day VaR/CVaR as % of NAV):")
+    print(f"    NAV {m['nav']:,.0f} VND, {m['positions']:.0f} positions, cash {m['cash_weight']:.1%}, "
+          f"top name {m['top1_weight']:.1%}, HHI {m['hhi']:.3f}")  # fmt: skip
+    for kind in ("hist", "param", "mc"):
+        print(f"    VaR/CVaR {kind:<5} 95%: {m[f'var_{kind}_95']:.2%} / {m[f'cvar_{kind}_95']:.2%}"
+              f"   99%: {m[f'var_{kind}_99']:.2%} / {m[f'cvar_{kind}_99']:.2%}")  # fmt: skip
+    print(f"    volatility {m['volatility']:.1%}, beta to VN30 {m['beta']:.2f}, drawdown {m['drawdown']:.1%} "
+          f"(max {m['max_drawdown']:.1%}), slowest exit {m['max_days_to_exit']:.2f} days at 20% of ADV20")  # fmt: skip
+    print(f"    stress: all names limit-down {m['stress_limit_down_all']:.1%}, worst VN30 drawdown replayed "
+          f"{m['stress_worst_vn30_drawdown']:.1%}; half-Kelly {_number(m.get(f'half_kelly_{strategy}'))}")  # fmt: skip
+
+
+def report(args: argparse.Namespace) -> int:
+    """Print (or open) the newest tearsheet of a backtest or a daily risk report."""
+    from vn_pipeline.lib.paths import state_dir
+
+    folder = state_dir() / "reports" / ("risk" if args.kind == "risk" else "backtests")
+    pattern = f"{args.strategy}*.html" if args.strategy else "*.html"
+    found = sorted(folder.glob(pattern), key=lambda p: p.stat().st_mtime)
+    if not found:
+        print(f"no {args.kind} tearsheet in {folder}: run `vn-pipeline demo` or materialize the assets first",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    latest = found[-1]
+    print(latest)
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(latest.as_uri())
+    return 0
 
 
 def ui(args: argparse.Namespace) -> int:
@@ -189,6 +253,12 @@ def main(argv: list[str] | None = None) -> int:
     run_ui.add_argument("--host", default="127.0.0.1")
     run_ui.add_argument("--port", type=int, default=3000)
     run_ui.set_defaults(handler=ui)
+
+    show = commands.add_parser("report", help="print the path of the newest tearsheet (--open to view it)")
+    show.add_argument("kind", nargs="?", default="backtest", choices=["backtest", "risk"])
+    show.add_argument("--strategy", default=None, help="only this strategy's tearsheets (e.g. topk)")
+    show.add_argument("--open", action="store_true", help="open it in the default browser")
+    show.set_defaults(handler=report)
 
     database = commands.add_parser("db", help="warehouse commands")
     database_commands = database.add_subparsers(dest="db_command", required=True)

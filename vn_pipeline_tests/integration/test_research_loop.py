@@ -191,3 +191,22 @@ def test_the_risk_report_of_a_day_ignores_everything_after_it(research):
     full, full_book = report(END)
     assert cut_book.asset_returns.index.max() == RISK_START == full_book.asset_returns.index.max()
     assert cut.summary == pytest.approx(full.summary, nan_ok=True)
+
+
+def test_topk_with_min_variance_weights_respects_the_cap(research):
+    """Last in the module: it rewrites backtest/topk's rows with a risk-based weighting."""
+    config = {"ops": {"backtest__topk": {"config": {"weighting": "min_variance", "max_weight": 0.12}}}}
+    job = defs.resolve_job_def("backtest")
+    result = job.execute_in_process(
+        run_config=config,
+        instance=research["instance"],
+        resources={"warehouse": WarehouseResource(database_url=research["url"])},
+        op_selection=["backtest__topk*"],
+        raise_on_error=False,
+    )
+    assert result.success
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+    targets = [w for (w,) in _rows(research["url"], "SELECT target_weight FROM backtest.orders WHERE strategy = 'topk'"
+                                   " AND target_weight > 0")]  # fmt: skip
+    assert max(targets) <= 0.12 + 1e-9
+    assert len({round(w, 6) for w in targets}) > 10  # weights follow the covariance, not 1/k
