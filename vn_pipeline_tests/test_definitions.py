@@ -39,12 +39,18 @@ def test_definitions_load_everything():
     } <= checks
 
 
-def test_only_the_tick_rules_the_model_gate_and_the_cash_check_block():
-    blocking = {spec.name: spec.blocking for checks in defs.asset_checks for spec in checks.check_specs}
-    assert blocking.pop("raw_ticks_obey_market_rules") is True
-    assert blocking.pop("oos_rank_ic_above_minimum") is True
-    assert blocking.pop("cash_never_negative") is True
-    assert not any(blocking.values())
+def test_only_market_rules_the_model_gate_and_the_backtest_rule_checks_block():
+    blocking = {
+        (spec.asset_key.to_user_string(), spec.name): spec.blocking
+        for checks in defs.asset_checks
+        for spec in checks.check_specs
+    }
+    assert blocking.pop(("market/raw_ticks", "raw_ticks_obey_market_rules")) is True
+    assert blocking.pop(("ml/lgbm_model", "oos_rank_ic_above_minimum")) is True
+    for strategy in ("topk", "ma_momentum", "bollinger", "equal_weight"):
+        assert blocking.pop((f"backtest/{strategy}", "cash_never_negative")) is True
+        assert blocking.pop((f"backtest/{strategy}", "fills_follow_exchange_rules")) is True
+    assert not any(blocking.values())  # everything else, the risk limits included, only warns or fails softly
 
 
 def test_partitions_are_exactly_the_trading_days():

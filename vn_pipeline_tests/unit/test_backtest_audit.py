@@ -46,7 +46,21 @@ def test_fill_on_or_before_its_signal_is_reported() -> None:
 
 
 def test_price_outside_the_band_is_reported() -> None:
-    assert _rules_broken(_fills((1, "A", "buy", 100, 10.8, 0))) == [("A", "band")]  # ceiling 10.7
+    beyond = make_bars({"A": [10.0] * 7}, open={"A": [10, 10.8, 10, 10, 10, 10, 10]})
+    assert _rules_broken(_fills((1, "A", "buy", 100, 10.8, 0)), bars=beyond) == [("A", "band")]  # ceiling 10.7
+
+
+def test_a_fill_away_from_the_configured_price_is_reported() -> None:
+    found = fill_violations(_fills((1, "A", "buy", 100, 9.31, 0)), BARS, Rules(fill="next_open"))
+    assert found["rule"].tolist() == ["fill_price"] and "open price is 10.00" in found["detail"].iloc[0]
+    closing = make_bars({"A": [10.0] * 7}, close={"A": [10, 10.2, 10, 10, 10, 10, 10]})
+    assert _rules_broken(_fills((1, "A", "buy", 100, 10.2, 0)), bars=closing, rules=Rules(fill="close")) == []
+    assert _rules_broken(_fills((1, "A", "buy", 100, 10.2, 0)), bars=closing) == [("A", "fill_price")]
+
+
+def test_a_fill_on_a_day_without_price_limits_is_reported() -> None:
+    unknown = make_bars({"A": [10.0] * 7}, ceiling={"A": [np.nan] * 7})
+    assert _rules_broken(_fills((1, "A", "buy", 100, 10.0, 0)), bars=unknown) == [("A", "no_limits")]
 
 
 def test_buy_at_a_locked_ceiling_and_trade_on_a_suspended_day_are_reported() -> None:

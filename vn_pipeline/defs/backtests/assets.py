@@ -8,7 +8,15 @@ or sells a floor-locked stock. Results land in backtest.* and in an HTML tearshe
 import dagster as dg
 import pandas as pd
 
-from vn_pipeline.defs.backtests.inputs import BacktestConfig, bar_panels, from_start, vn30_levels, vn30_returns
+from vn_pipeline.defs.backtests.inputs import (
+    BacktestConfig,
+    bar_panels,
+    daily_returns,
+    from_start,
+    in_window,
+    vn30_levels,
+    vn30_returns,
+)
 from vn_pipeline.defs.backtests.presentation import backtest_metadata
 from vn_pipeline.defs.market_data.assets import corporate_actions, index_levels, listings, ohlcv_1d
 from vn_pipeline.defs.ml.assets import predictions
@@ -57,7 +65,11 @@ def _run(
     config: BacktestConfig,
 ) -> dg.MaterializeResult:
     start, end = weights.index[0], weights.index[-1]
-    benchmark = vn30_returns(warehouse, start, end, weights.index)
+    try:
+        benchmark = vn30_returns(warehouse, start, end, weights.index)
+    except ValueError as missing:  # the book can still be simulated; only the comparison is lost
+        context.log.warning(f"backtest/{strategy}: {missing}; no excess return or information ratio")
+        benchmark = None
     result = run_backtest(weights, from_start(panels, start), config.init_cash, config.rules(), benchmark)
     return _record(context, warehouse, strategy, result, config, benchmark)
 
@@ -80,7 +92,7 @@ def topk(context: dg.AssetExecutionContext, config: TopkConfig, warehouse: Wareh
         index="trading_date", columns="symbol", values="score").reindex(index=dates, columns=symbols)  # fmt: skip
     weights = topk_dropout(scores.loc[scores.index >= start], config.k, config.n_drop, config.rebalance_days)
     if config.weighting != "equal":
-        weights = reweight(weights, panels["close"].pct_change(fill_method=None), config.weighting,
+        weights = reweight(weights, daily_returns(panels["close"]), config.weighting,
                            lookback=config.lookback_days, max_weight=config.max_weight,
                            max_turnover=config.max_turnover, expected_returns=scores)  # fmt: skip
     return _run(context, warehouse, "topk", weights, panels, config)
@@ -94,7 +106,7 @@ def ma_momentum_backtest(
     start, end = config.trading_window(warehouse)
     panels = bar_panels(warehouse, start, end, warmup_days=config.slow)
     weights = ma_momentum(panels["close"], config.fast, config.slow, config.rebalance_days)
-    return _run(context, warehouse, "ma_momentum", weights.loc[weights.index >= start], panels, config)
+    return _run(context, warehouse, "ma_momentum", in_window(weights, start), panels, config)
 
 
 @dg.asset(key=["backtest", "bollinger"], deps=MARKET, **BACKTESTS)
@@ -105,7 +117,7 @@ def bollinger_backtest(
     start, end = config.trading_window(warehouse)
     panels = bar_panels(warehouse, start, end, warmup_days=config.window)
     weights = bollinger_reversion(panels["close"], config.window, config.n_std, config.max_positions)
-    return _run(context, warehouse, "bollinger", weights.loc[weights.index >= start], panels, config)
+    return _run(context, warehouse, "bollinger", in_window(weights, start), panels, config)
 
 
 @dg.asset(key=["backtest", "equal_weight"], deps=MARKET, **BACKTESTS)

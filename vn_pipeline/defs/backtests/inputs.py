@@ -65,6 +65,24 @@ def bar_panels(warehouse: WarehouseResource, start: date, end: date, warmup_days
     return {name: frame.pivot(index="trading_date", columns="symbol", values=name).sort_index() for name in BAR_PANELS}
 
 
+def daily_returns(close: pd.DataFrame) -> pd.DataFrame:
+    """Close-to-close returns where a day without a trade keeps the last close, so the move across a gap lands on
+    the day trading resumes instead of vanishing; NaN on the untraded days themselves."""
+    return close.ffill().pct_change(fill_method=None).where(close.notna())
+
+
+def in_window(weights: pd.DataFrame, start: date) -> pd.DataFrame:
+    """Target weights from ``start`` on. The book a signal built during the warm-up is the first day's decision,
+    so a position entered on the last warm-up day is bought on the first day, not at the next change."""
+    window = weights.loc[weights.index >= start].copy()
+    if window.empty:
+        raise ValueError(f"no trading day with bars on or after {start}: the backtest window is empty")
+    decided = weights.loc[weights.index <= window.index[0]].dropna(how="all")
+    if window.iloc[0].isna().all() and len(decided):
+        window.iloc[0] = decided.iloc[-1]
+    return window
+
+
 def from_start(panels: dict[str, pd.DataFrame], start: date) -> dict[str, pd.DataFrame]:
     return {name: panel.loc[panel.index >= start] for name, panel in panels.items()}
 

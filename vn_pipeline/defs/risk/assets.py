@@ -64,12 +64,14 @@ def risk_report(
     days to exit at 20% of ADV20, foreign room, half-Kelly per strategy and stress losses, for each day of the
     window; everything for day D from data up to D's close."""
     start, end = window(context)
-    inputs = read_risk_inputs(warehouse, config.strategy, start, end, config.lookback_days)
     extra = _extra_windows(config.stress_windows)
+    starts = tuple(w.start for w in extra)
+    inputs = read_risk_inputs(warehouse, config.strategy, start, end, config.lookback_days, starts)
     frames: dict[str, list[pd.DataFrame]] = {"risk.summary": [], "risk.positions": [], "risk.stress": []}
     for day in days_between(start, end):
         worst = StressWindow("worst_vn30_drawdown", *inputs.worst_vn30_window(day))
-        report = build_report(inputs.book_on(day), [worst, *extra], inputs.strategy_returns(day),
+        replayable = [w for w in extra if w.end <= day]  # a window not yet over on D is not history on D
+        report = build_report(inputs.book_on(day), [worst, *replayable], inputs.strategy_returns(day),
                               config.participation, config.seed)  # fmt: skip
         for table, frame in _frames(day, config.strategy, report).items():
             frames[table].append(frame)

@@ -6,7 +6,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from vn_pipeline.defs.backtests.inputs import bar_panels, vn30_levels
+from vn_pipeline.defs.backtests.inputs import bar_panels, daily_returns, vn30_levels
 from vn_pipeline.defs.resources import WarehouseResource
 from vn_pipeline.lib.market.calendar import previous_trading_day, trading_days
 from vn_pipeline.lib.market.exchanges import price_limits_array
@@ -41,8 +41,10 @@ class RiskInputs:
             raise ValueError(f"backtest/{self.strategy} has no equity on {day}: re-materialize it over this day")
         past = self.returns.loc[self.returns.index <= day].tail(self.lookback_days)
         vn30 = self.vn30.loc[self.vn30.index <= day].pct_change()
-        close = self.close.loc[day].reindex(held.index).astype(float)
-        exchange = self.exchange.loc[day].reindex(held.index).to_numpy(dtype=object)
+        # A held name that did not trade today is valued, and limited, off its last close and listing.
+        close = self.close.loc[self.close.index <= day].ffill().iloc[-1].reindex(held.index).astype(float)
+        listed = self.exchange.loc[self.exchange.index <= day].ffill().iloc[-1]
+        exchange = listed.reindex(held.index).to_numpy(dtype=object)
         floor, _ = price_limits_array(exchange, close.to_numpy())  # the next session's floor off today's close
         return BookOnDay(
             values=held["value"].astype(float),
@@ -67,17 +69,24 @@ class RiskInputs:
 
 
 def read_risk_inputs(
-    warehouse: WarehouseResource, strategy: str, start: date, end: date, lookback_days: int
+    warehouse: WarehouseResource,
+    strategy: str,
+    start: date,
+    end: date,
+    lookback_days: int,
+    extra_starts: tuple[date, ...] = (),
 ) -> RiskInputs:
+    """``extra_starts``: first days of configured stress windows, so their replays have the names' returns."""
     first, _ = warehouse.date_span("market.ohlcv_1d")
     vn30 = vn30_levels(warehouse, warehouse.date_span("market.index_levels")[0], end)
     # Returns reach back to the earliest worst-drawdown peak any day of the window replays (when data has it).
     peaks = [worst_drawdown_window(vn30.loc[vn30.index <= day])[0] for day in trading_days(start, end)]
-    history_start = max(first, min([previous_trading_day(start, lookback_days + 20), *peaks]))
+    history_start = max(first, min([previous_trading_day(start, lookback_days + 20), *peaks, *extra_starts]))
     panels = bar_panels(warehouse, history_start, end)
     raw = warehouse.read_partition("market.ohlcv_1d", history_start, end,
                                    columns=["trading_date", "symbol", "close", "value"])  # fmt: skip
-    listings = warehouse.read_partition("market.listings", start, end, columns=["trading_date", "symbol", "exchange"])
+    listings = warehouse.read_partition("market.listings", history_start, end,
+                                        columns=["trading_date", "symbol", "exchange"])  # fmt: skip
     room = warehouse.read_partition("market.foreign_flows", start, end,
                                     columns=["trading_date", "symbol", "room_remaining"])  # fmt: skip
     positions = _frame(warehouse, "SELECT trading_date, symbol, shares, value FROM backtest.positions"
@@ -88,7 +97,7 @@ def read_risk_inputs(
         strategy=strategy,
         positions=positions,
         equity=equity.pivot(index="trading_date", columns="strategy", values="equity"),
-        returns=panels["close"].pct_change(fill_method=None),
+        returns=daily_returns(panels["close"]),
         adv=average_daily_value(raw.pivot(index="trading_date", columns="symbol", values="value")),
         close=raw.pivot(index="trading_date", columns="symbol", values="close"),
         exchange=listings.pivot(index="trading_date", columns="symbol", values="exchange"),

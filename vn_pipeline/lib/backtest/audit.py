@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from vn_pipeline.lib.backtest.rules import Rules, tradable_masks
+from vn_pipeline.lib.backtest.rules import Rules, fill_price_panel, tradable_masks
 
 VIOLATION_COLUMNS = ["date", "symbol", "side", "rule", "detail"]
 
@@ -55,7 +55,14 @@ def fill_violations(trades: pd.DataFrame, bars: dict[str, pd.DataFrame], rules: 
     arrays = {k: bars[k].reindex(index=dates, columns=symbols).to_numpy(dtype=float) for k in bars}
     can_buy, can_sell = tradable_masks(arrays, rules.fill)
     price = tr["price"].to_numpy(dtype=float)
+    expected = fill_price_panel(arrays, rules.fill)[t, j]
+    wrong = ~np.isclose(price, expected, rtol=1e-9, atol=0.0)
+    pairs = zip(price[wrong], expected[wrong], strict=True)
+    found.append(_violation(tr[wrong], "fill_price", (f"filled at {p:.2f}, the {rules.fill} price is {e:.2f}"
+                                                       for p, e in pairs)))  # fmt: skip
     ceiling, floor = arrays["ceiling"][t, j], arrays["floor"][t, j]
+    unknown = np.isnan(ceiling) | np.isnan(floor)
+    found.append(_violation(tr[unknown], "no_limits", "no ceiling/floor for this day: the band cannot be verified"))
     tol = 1e-9 * np.abs(price)
     outside = (price > ceiling + tol) | (price < floor - tol)
     bands = zip(price[outside], floor[outside], ceiling[outside], strict=True)

@@ -21,6 +21,7 @@ def ma_momentum(close: pd.DataFrame, fast: int = 20, slow: int = 60, rebalance_e
     A name needs ``slow`` closes of history before it can be chosen; a day with no such name holds cash."""
     if not 0 < fast < slow:
         raise ValueError(f"need 0 < fast < slow, got fast={fast}, slow={slow}")
+    close = close.ffill()  # an untraded day keeps the last close instead of blanking the averages for `slow` days
     fast_ma = close.rolling(fast, min_periods=fast).mean()
     slow_ma = close.rolling(slow, min_periods=slow).mean()
     signal = (fast_ma > slow_ma).astype(float)
