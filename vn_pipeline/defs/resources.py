@@ -72,6 +72,11 @@ class WarehouseResource(dg.ConfigurableResource):
         with self.connect() as conn:
             return warehouse.read_partition(conn, table, start, end, columns=columns)
 
+    def read_frame(self, query: str, params: tuple | None = None) -> pd.DataFrame:
+        """A parameterized query's rows as a DataFrame (columns named as in the result)."""
+        with self.connect() as conn:
+            return warehouse.read_frame(conn, query, params)
+
 
 @cache
 def _simulator(seed: int, universe: str, n_symbols: int | None, effects: str) -> MarketSimulator:

@@ -27,13 +27,11 @@ def _run_window_and_rules(warehouse: WarehouseResource, strategy: str) -> tuple[
 
 
 def _stored_fills(warehouse: WarehouseResource, strategy: str) -> pd.DataFrame:
-    with warehouse.connect() as conn:
-        cur = conn.execute(
-            "SELECT trading_date AS date, symbol, side, shares, price, signal_date FROM backtest.trades"
-            " WHERE strategy = %s ORDER BY trading_date, symbol",
-            (strategy,),
-        )
-        return pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
+    return warehouse.read_frame(
+        "SELECT trading_date AS date, symbol, side, shares, price, signal_date FROM backtest.trades"
+        " WHERE strategy = %s ORDER BY trading_date, symbol",
+        (strategy,),
+    )
 
 
 def _checks_for(strategy: str, asset: dg.AssetsDefinition) -> list[dg.AssetChecksDefinition]:

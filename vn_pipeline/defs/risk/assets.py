@@ -69,7 +69,7 @@ def risk_report(
     inputs = read_risk_inputs(warehouse, config.strategy, start, end, config.lookback_days, starts)
     frames: dict[str, list[pd.DataFrame]] = {"risk.summary": [], "risk.positions": [], "risk.stress": []}
     for day in days_between(start, end):
-        worst = StressWindow("worst_vn30_drawdown", *inputs.worst_vn30_window(day))
+        worst = StressWindow("worst_vn30_drawdown", *inputs.worst_vn30[day])
         replayable = [w for w in extra if w.end <= day]  # a window not yet over on D is not history on D
         report = build_report(inputs.book_on(day), [worst, *replayable], inputs.strategy_returns(day),
                               config.participation, config.seed)  # fmt: skip

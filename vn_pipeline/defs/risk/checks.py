@@ -11,13 +11,11 @@ from vn_pipeline.defs.risk.assets import risk_report
 
 def _summary(warehouse: WarehouseResource, context, metrics: tuple[str, ...]) -> pd.DataFrame:
     start, end = window(context)
-    with warehouse.connect() as conn:
-        cur = conn.execute(
-            "SELECT trading_date, strategy, metric, value FROM risk.summary"
-            " WHERE trading_date BETWEEN %s AND %s AND metric = ANY(%s)",
-            (start, end, list(metrics)),
-        )
-        return pd.DataFrame(cur.fetchall(), columns=["trading_date", "strategy", "metric", "value"])
+    return warehouse.read_frame(
+        "SELECT trading_date, strategy, metric, value FROM risk.summary"
+        " WHERE trading_date BETWEEN %s AND %s AND metric = ANY(%s)",
+        (start, end, list(metrics)),
+    )
 
 
 def _limit_result(rows: pd.DataFrame, limit: float, rule: str) -> dg.AssetCheckResult:

@@ -14,12 +14,6 @@ from vn_pipeline.lib.risk import average_daily_value, worst_drawdown_window
 from vn_pipeline.lib.risk.report import BookOnDay
 
 
-def _frame(warehouse: WarehouseResource, query: str, params: tuple) -> pd.DataFrame:
-    with warehouse.connect() as conn:
-        cur = conn.execute(query, params)
-        return pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
-
-
 @dataclass
 class RiskInputs:
     """Everything the reports of [start, end] need, read once; ``book_on`` cuts it at one day's close."""
@@ -33,6 +27,7 @@ class RiskInputs:
     exchange: pd.DataFrame  # listing exchange per day and symbol
     room: pd.DataFrame  # foreign room remaining (shares)
     vn30: pd.Series  # VN30 levels
+    worst_vn30: dict[date, tuple[date, date]]  # per report day, the deepest VN30 drawdown up to that day
     lookback_days: int
 
     def book_on(self, day: date) -> BookOnDay:
@@ -60,9 +55,6 @@ class RiskInputs:
             history_benchmark=vn30,
         )
 
-    def worst_vn30_window(self, day: date) -> tuple[date, date]:
-        return worst_drawdown_window(self.vn30.loc[self.vn30.index <= day])
-
     def strategy_returns(self, day: date) -> dict[str, pd.Series]:
         curves = self.equity.loc[self.equity.index <= day]
         return {name: curves[name].dropna().pct_change().dropna() for name in curves.columns}
@@ -80,7 +72,8 @@ def read_risk_inputs(
     first, _ = warehouse.date_span("market.ohlcv_1d")
     vn30 = vn30_levels(warehouse, warehouse.date_span("market.index_levels")[0], end)
     # Returns reach back to the earliest worst-drawdown peak any day of the window replays (when data has it).
-    peaks = [worst_drawdown_window(vn30.loc[vn30.index <= day])[0] for day in trading_days(start, end)]
+    worst = {day: worst_drawdown_window(vn30.loc[vn30.index <= day]) for day in trading_days(start, end)}
+    peaks = [peak for peak, _ in worst.values()]
     history_start = max(first, min([previous_trading_day(start, lookback_days + 20), *peaks, *extra_starts]))
     panels = bar_panels(warehouse, history_start, end)
     raw = warehouse.read_partition("market.ohlcv_1d", history_start, end,
@@ -89,9 +82,9 @@ def read_risk_inputs(
                                         columns=["trading_date", "symbol", "exchange"])  # fmt: skip
     room = warehouse.read_partition("market.foreign_flows", start, end,
                                     columns=["trading_date", "symbol", "room_remaining"])  # fmt: skip
-    positions = _frame(warehouse, "SELECT trading_date, symbol, shares, value FROM backtest.positions"
+    positions = warehouse.read_frame("SELECT trading_date, symbol, shares, value FROM backtest.positions"
                        " WHERE strategy = %s AND trading_date BETWEEN %s AND %s", (strategy, start, end))  # fmt: skip
-    equity = _frame(warehouse, "SELECT strategy, trading_date, equity FROM backtest.equity WHERE trading_date <= %s",
+    equity = warehouse.read_frame("SELECT strategy, trading_date, equity FROM backtest.equity WHERE trading_date <= %s",
                     (end,))  # fmt: skip
     return RiskInputs(
         strategy=strategy,
@@ -103,5 +96,6 @@ def read_risk_inputs(
         exchange=listings.pivot(index="trading_date", columns="symbol", values="exchange"),
         room=room.pivot(index="trading_date", columns="symbol", values="room_remaining"),
         vn30=vn30,
+        worst_vn30=worst,
         lookback_days=lookback_days,
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-TRADING_DAYS = 252
+from vn_pipeline.lib.risk.metrics import TRADING_DAYS
 
 
 def return_stats(returns: pd.Series) -> dict[str, float]:

@@ -8,7 +8,6 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import psycopg
 from psycopg import sql
@@ -67,10 +66,3 @@ def save_backtest(conn: psycopg.Connection[Any], strategy: str, result: Backtest
               ["strategy", "trading_date", "symbol", "side", "shares", "price", "fees", "tax", "signal_date"],
               ((strategy, r.date, r.symbol, r.side, int(r.shares), float(r.price), float(r.fees), float(r.tax),
                 r.signal_date) for r in result.trades.itertuples(index=False)))  # fmt: skip
-
-
-def load_equity(conn: psycopg.Connection[Any], strategy: str) -> pd.Series:
-    rows = conn.execute(
-        "SELECT trading_date, equity FROM backtest.equity WHERE strategy = %s ORDER BY trading_date", (strategy,)
-    ).fetchall()
-    return pd.Series([r[1] for r in rows], index=[r[0] for r in rows], name=strategy, dtype=np.float64)

@@ -23,7 +23,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-TRADING_DAYS = 252
+from vn_pipeline.lib.risk.metrics import TRADING_DAYS
+from vn_pipeline.lib.risk.metrics import drawdown as risk_drawdown
+
 WIDTH_IN = 8.0
 HEIGHT_IN = 3.0
 DPI = 90
@@ -89,10 +91,9 @@ def rebase_benchmark(equity: pd.Series, benchmark: pd.Series | None) -> pd.Serie
 def drawdown(equity: pd.Series) -> pd.Series:
     """Fractional drawdown from the running peak (0 at a new high, -0.2 = 20% below it); NaNs are skipped."""
     eq = as_series(equity).dropna()
-    peak = eq.cummax()
     with np.errstate(divide="ignore", invalid="ignore"):
-        dd = eq / peak - 1.0
-    return dd.where(peak > 0)  # no meaningful drawdown before the curve has ever been positive
+        dd = risk_drawdown(eq)
+    return dd.where(eq.cummax() > 0)  # no meaningful drawdown before the curve has ever been positive
 
 
 def invested_fraction(equity: pd.Series, cash: pd.Series) -> pd.Series:
