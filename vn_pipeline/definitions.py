@@ -4,7 +4,7 @@ import dagster as dg
 
 from vn_pipeline.defs.automation.jobs import JOBS
 from vn_pipeline.defs.automation.schedules import daily_close_schedule
-from vn_pipeline.defs.automation.sensors import landing_file_sensor
+from vn_pipeline.defs.automation.sensors import daily_close_chain_sensor, landing_file_sensor
 from vn_pipeline.defs.backtests.assets import ASSETS as BACKTEST_ASSETS
 from vn_pipeline.defs.backtests.checks import CHECKS as BACKTEST_CHECKS
 from vn_pipeline.defs.features.assets import features_daily
@@ -22,6 +22,6 @@ defs = dg.Definitions(
     asset_checks=[*MARKET_CHECKS, *FEATURE_CHECKS, *ML_CHECKS, *BACKTEST_CHECKS, *RISK_CHECKS],
     jobs=JOBS,
     schedules=[daily_close_schedule],
-    sensors=[landing_file_sensor],
+    sensors=[landing_file_sensor, daily_close_chain_sensor],
     resources=build_resources(),
 )

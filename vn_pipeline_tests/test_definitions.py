@@ -26,11 +26,12 @@ def test_definitions_load_everything():
         ("market/ohlcv_1d", "listed_symbols_complete"),
     } <= checks
     assert {s.name for s in repo.schedule_defs} == {"daily_close_schedule"}
-    assert {s.name for s in repo.sensor_defs} == {"landing_file_sensor"}
+    assert {s.name for s in repo.sensor_defs} == {"landing_file_sensor", "daily_close_chain_sensor"}
     assert {"warehouse", "market_source"} <= set(repo.get_top_level_resources())
-    assert {"market_daily_close", "market_data", "features", "train", "predict", "evaluate", "landing_file_ingest"} <= {
-        j.name for j in repo.get_all_jobs()
-    }
+    jobs = {j.name for j in repo.get_all_jobs()}
+    assert {"market_daily_close", "market_data", "features", "train", "predict", "evaluate"} <= jobs
+    assert {"backtest", "risk", "landing_file_ingest"} <= jobs
+    assert {t.job_name for t in repo.get_sensor_def("daily_close_chain_sensor").targets} == {"backtest", "risk"}
     assert {"features/daily", "ml/lgbm_model", "ml/predictions", "ml/evaluation"} <= keys
     assert {
         ("features/daily", "features_nan_only_in_warmup"),

@@ -1,11 +1,13 @@
-"""Starts one ingest run per new vnstock-format intraday file dropped into the landing directory."""
+"""Sensors: one ingest run per new vnstock-format intraday file dropped into the landing directory, and the
+chain that follows a successful daily close with the backtests and then that day's risk report."""
 
 import json
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG
 
-from vn_pipeline.defs.automation.jobs import landing_file_ingest
+from vn_pipeline.defs.automation.jobs import backtest, landing_file_ingest, market_daily_close, risk
 from vn_pipeline.defs.partitions import trading_days
 from vn_pipeline.defs.resources import MarketSourceResource
 from vn_pipeline.lib.sources.landing import scan_landing_dir
@@ -44,3 +46,55 @@ def landing_file_sensor(context: dg.SensorEvaluationContext, market_source: Mark
             )
         )
     return dg.SensorResult(run_requests=requests, cursor=json.dumps(sorted(seen | {f.key for f in new})))
+
+
+CLOSE_DAY_TAG = "vn_pipeline/close_day"
+CLOSE_RUN_TAG = "vn_pipeline/close_run_id"
+BACKTEST_RUN_TAG = "vn_pipeline/backtest_run_id"
+
+
+def _close_day(run: dg.DagsterRun) -> str | None:
+    """The trading day a close run built: its partition, or the last day of a single-run window."""
+    return run.tags.get("dagster/partition") or run.tags.get(ASSET_PARTITION_RANGE_END_TAG)
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[market_daily_close, backtest],
+    request_jobs=[backtest, risk],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def daily_close_chain_sensor(context: dg.RunStatusSensorContext) -> dg.RunRequest | dg.SkipReason:
+    """After the close for day D succeeds: the backtests (once, unpartitioned), then risk/report for D once
+    those backtests succeeded. The day travels as a tag on the backtest run; run keys name the day, so each
+    close day launches at most one backtest run and one risk run, however often the sensor is re-evaluated.
+
+    Why a run-status sensor rather than declarative automation: the chain follows a *run* (the close, then the
+    backtest run it started), not asset freshness. Eager conditions on the backtests would also fire on every
+    backfill or hand-run of predictions and risk/report would not know which close day it belongs to; here
+    nothing but a successful close starts the chain, the risk run waits for that day's backtest run to succeed,
+    and each step shows in the sensor's ticks with its run key. Only SUCCESS events reach this sensor, so a
+    failed close or backtest run starts nothing (evaluated directly on one, it returns a SkipReason)."""
+    run = context.dagster_run
+    if run.status != dg.DagsterRunStatus.SUCCESS:
+        return dg.SkipReason(f"{run.job_name} run {run.run_id} ended {run.status.value}: nothing chained")
+    if run.job_name == market_daily_close.name:
+        day = _close_day(run)
+        if day is None or not trading_days.has_partition_key(day):
+            return dg.SkipReason(f"close run {run.run_id} has no trading-day partition ({day!r}): nothing chained")
+        return dg.RunRequest(
+            run_key=f"close-{day}/backtest",
+            job_name=backtest.name,
+            tags={CLOSE_DAY_TAG: day, CLOSE_RUN_TAG: run.run_id},
+        )
+    if run.job_name == backtest.name:
+        day = run.tags.get(CLOSE_DAY_TAG)
+        if day is None:
+            return dg.SkipReason(f"backtest run {run.run_id} was not started by a daily close: no risk report")
+        return dg.RunRequest(
+            run_key=f"close-{day}/risk",
+            job_name=risk.name,
+            partition_key=day,
+            tags={CLOSE_DAY_TAG: day, CLOSE_RUN_TAG: run.tags.get(CLOSE_RUN_TAG, ""), BACKTEST_RUN_TAG: run.run_id},
+        )
+    return dg.SkipReason(f"{run.job_name} is not part of the daily-close chain")
