@@ -1,7 +1,8 @@
 """Benchmark: the VN-rule backtester (numba order planner + vectorbt replay) on a synthetic full market.
 
 A seeded panel of 1,600 symbols × 2,500 trading days (tick-grid prices inside ±7% limits, limit-locked days,
-suspensions, missing bars, symbols listing mid-panel) is traded by a top-50 equal-weight momentum book rebalanced
+suspensions, missing bars, symbols listing mid-panel, stock dividends whose bonus shares and odd lots the book
+must carry) is traded by a top-50 equal-weight momentum book rebalanced
 every 5 days, under the full rule set, through ``run_backtest``. Timed: the first call in this (fresh) process,
 which includes numba compile or cache load for the planner and vectorbt; a warm call; and the planner alone.
 
@@ -24,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from vn_pipeline.lib.backtest import Rules, run_backtest
-from vn_pipeline.lib.backtest.engine import _CASH_EPS, _kernel_inputs, _plan_kernel, plan_orders
+from vn_pipeline.lib.backtest.engine import _CASH_EPS, kernel_inputs, plan_kernel, plan_orders
 from vn_pipeline.lib.backtest.runner import BAR_FIELDS
 
 SEED = 20240604
@@ -36,6 +37,8 @@ LIMIT = 0.07  # HOSE daily band
 P_LOCK_UP, P_LOCK_DOWN = 0.015, 0.01  # whole session at the ceiling / floor
 P_SUSPENDED, P_MISSING = 0.005, 0.003  # zero-volume bar at the previous close / no bar at all
 P_LATE_LISTING = 0.25
+P_DIVIDEND = 0.0004  # per symbol-day: about one stock dividend per symbol per decade
+DIVIDEND_RATIOS = (0.05, 0.1, 0.15, 0.2, 0.125)
 REPEATS = 3
 
 
@@ -54,7 +57,11 @@ def synthetic_market(n_days: int, n_symbols: int, seed: int) -> dict[str, pd.Dat
     beta = rng.uniform(0.5, 1.5, n_symbols)
     drift = rng.normal(0.0, 0.0005, n_symbols)  # persistent drift gives the momentum score something to find
     panels = {k: np.empty((n_days, n_symbols)) for k in BAR_FIELDS}
+    share_factor = np.ones((n_days, n_symbols))
     for t in range(n_days):
+        ex = rng.random(n_symbols) < P_DIVIDEND
+        share_factor[t, ex] = 1.0 + rng.choice(DIVIDEND_RATIOS, int(ex.sum()))
+        prev = np.where(ex, np.maximum(np.round(prev / share_factor[t] / _tick(prev)) * _tick(prev), 10.0), prev)
         ceiling = np.floor(prev * (1 + LIMIT) / _tick(prev)) * _tick(prev)
         floor = np.ceil(prev * (1 - LIMIT) / _tick(prev)) * _tick(prev)
         ret = drift + beta * rng.normal(0.0, 0.012) + rng.normal(0.0, 0.022, n_symbols)
@@ -86,9 +93,15 @@ def synthetic_market(n_days: int, n_symbols: int, seed: int) -> dict[str, pd.Dat
     not_listed = np.arange(n_days)[:, None] < first[None, :]
     for panel in panels.values():
         panel[not_listed] = np.nan
+    panels["share_factor"] = np.where(not_listed, 1.0, share_factor)
     index = pd.bdate_range("2016-01-04", periods=n_days, name="trading_date")
     columns = pd.Index([f"S{j:04d}" for j in range(n_symbols)], name="symbol")
     return {k: pd.DataFrame(v, index=index, columns=columns) for k, v in panels.items()}
+
+
+def adjusted_close(bars: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Closes continuous across ex-dates (in first-bar share units), so a dividend is no momentum signal."""
+    return bars["close"] * bars["share_factor"].cumprod()
 
 
 def momentum_topk(close: pd.DataFrame, k: int, every: int, lookback: int) -> pd.DataFrame:
@@ -113,20 +126,23 @@ def pandas_event_loop(
 ) -> tuple[float, int]:
     """Same strategy and rules as ``run_backtest``, written as a day loop over dict positions: (final equity, fills).
 
-    Each day reads its rows with ``.loc`` and walks the symbols in column order: on the bar after a decision,
-    target share counts are fixed from equity at that bar's fill prices (previous close if no fill price), then
-    every bar sells toward target first (shares bought fewer than ``min_hold_bars`` ago cannot be sold), then buys
-    whole lots the cash can pay for. Locked limits and no-volume days block the side they block.
+    Each day reads its rows with ``.loc`` and walks the symbols in column order: stock dividends credit
+    floor(shares × factor) (bonus shares locked until listed); on the bar after a decision, target share counts
+    are fixed from equity at that bar's fill prices (previous close if no fill price), then every bar sells toward
+    target first (whole lots plus the odd lot; shares bought fewer than ``min_hold_bars`` ago cannot be sold),
+    then buys whole lots the cash can pay for. Locked limits and no-volume days block the side they block.
     """
     fill_panel = {"next_open": bars["open"], "vwap": bars["vwap"], "close": bars["close"]}[rules.fill]
-    mark = bars["close"].ffill()
+    factor = bars["share_factor"]
+    cum = factor.cumprod()
+    mark = (bars["close"] * cum).ffill() / cum  # carried across untraded days in constant share units
     hold, lot = rules.min_hold_bars, rules.lot
     sell_rate = rules.sell_fee + rules.sale_tax
     days, symbols = list(weights.index), list(weights.columns)
 
     cash = init_cash
     positions: dict[str, float] = {}
-    buys: dict[str, list[tuple[int, float]]] = {}  # (bar, shares) of recent buys, for T+2
+    locks: dict[str, list[tuple[int, float]]] = {}  # (first sellable bar, shares): recent buys, unlisted bonus
     targets: dict[str, float] | None = None
     fills = 0
 
@@ -140,46 +156,55 @@ def pandas_event_loop(
         px, vol = fill_panel.loc[day], bars["volume"].loc[day]
         ceiling, floor = bars["ceiling"].loc[day], bars["floor"].loc[day]
         one_price = (bars["high"].loc[day] <= bars["low"].loc[day]) | (rules.fill == "next_open")
+        k_day = factor.loc[day]
+        for s in k_day.index[k_day != 1.0]:
+            have = positions.get(s, 0.0)
+            if have:
+                whole = float(math.floor(have * k_day[s] + 1e-6))
+                locks.setdefault(s, []).append((i + rules.bonus_lock_bars, whole - have))
+                positions[s] = whole
+            if targets is not None and s in targets:
+                targets[s] = float(math.floor(targets[s] * k_day[s] + 1e-6))
 
         if i > 0 and weights.loc[days[i - 1]].notna().any():
             decision, prev_mark = weights.loc[days[i - 1]], mark.loc[days[i - 1]]
             ref = {}
             for s in symbols:
-                p = px[s] if usable(px[s]) else prev_mark[s]
+                p = px[s] if usable(px[s]) else prev_mark[s] / k_day[s]
                 ref[s] = p if usable(p) else math.nan
             equity = cash + sum(positions.get(s, 0.0) * ref[s] for s in symbols if usable(ref[s]))
-            targets = {}
+            targets = {}  # a name without a target (NaN weight, or no price to size it) is left alone
             for s in symbols:
-                w = 0.0 if math.isnan(decision[s]) else decision[s]
-                if usable(ref[s]):
-                    targets[s] = max(math.floor(w * equity / ref[s] / lot) * lot, 0.0)
-                else:
-                    targets[s] = positions.get(s, 0.0)  # cannot price it: leave it alone
+                if usable(ref[s]) and not math.isnan(decision[s]):
+                    targets[s] = max(math.floor(decision[s] * equity / ref[s] / lot) * lot, 0.0)
         if targets is None:
             continue
 
-        for s in symbols:
+        for s in targets:
             have = positions.get(s, 0.0)
             if have <= targets[s] or not active(px[s], vol[s]) or (px[s] <= floor[s] and one_price[s]):
                 continue
-            locked = sum(q for b, q in buys.get(s, []) if i - b < hold)
+            locked = sum(q for first, q in locks.get(s, []) if first > i)
             qty = min(have - targets[s], max(0.0, have - locked))
+            odd = have % lot  # bonus shares leave an odd lot: it may go with the whole lots
+            qty = max(qty - qty % lot, qty - (qty - odd) % lot if 0 < odd <= qty else 0.0)
             if qty <= 0:
                 continue
             cash += qty * px[s] * (1.0 - sell_rate)
             positions[s] = have - qty
             fills += 1
-        for s in symbols:
+        for s in targets:
             have = positions.get(s, 0.0)
             if have >= targets[s] or not active(px[s], vol[s]) or (px[s] >= ceiling[s] and one_price[s]):
                 continue
             unit = px[s] * (1.0 + rules.buy_fee)
-            qty = min(targets[s] - have, math.floor(cash * (1.0 - _CASH_EPS) / unit / lot) * lot)
+            want = math.floor((targets[s] - have) / lot) * lot
+            qty = min(want, math.floor(cash * (1.0 - _CASH_EPS) / unit / lot) * lot)
             if qty <= 0:
                 continue
             cash -= qty * unit
             positions[s] = have + qty
-            buys[s] = [(b, q) for b, q in buys.get(s, []) if i - b < hold] + [(i, qty)]
+            locks[s] = [(first, q) for first, q in locks.get(s, []) if first > i] + [(i + hold, qty)]
             fills += 1
 
     last = mark.iloc[-1]
@@ -202,21 +227,22 @@ def best_of(fn: Callable[[], object], repeats: int = REPEATS) -> tuple[float, ob
 
 def main() -> None:
     t_gen, bars = timed(lambda: synthetic_market(N_DAYS, N_SYMBOLS, SEED))
-    weights = momentum_topk(bars["close"], TOP_K, REBALANCE_EVERY, MOMENTUM_DAYS)
+    weights = momentum_topk(adjusted_close(bars), TOP_K, REBALANCE_EVERY, MOMENTUM_DAYS)
     rules = Rules()
     print(f"synthetic market {N_SYMBOLS} symbols x {N_DAYS} days generated in {t_gen:.1f} s (not timed below)")
 
     first_s, res = timed(lambda: run_backtest(weights, bars, INIT_CASH, rules))
-    kernel_cache_hit = sum(_plan_kernel.stats.cache_hits.values()) > 0
+    kernel_cache_hit = sum(plan_kernel.stats.cache_hits.values()) > 0
     warm_s, res = timed(lambda: run_backtest(weights, bars, INIT_CASH, rules))
 
     # The planner alone, on the aligned arrays run_backtest hands it.
-    arr = {k: bars[k].to_numpy(dtype=float) for k in BAR_FIELDS}
-    mark = bars["close"].ffill().to_numpy()
+    arr = {k: bars[k].to_numpy(dtype=float) for k in (*BAR_FIELDS, "share_factor")}
+    cum = np.cumprod(arr["share_factor"], axis=0)
+    mark = pd.DataFrame(arr["close"] * cum).ffill().to_numpy() / cum
     w = weights.to_numpy(dtype=float)
     plan_s, plan = best_of(lambda: plan_orders(w, arr, mark, INIT_CASH, rules))
-    args = _kernel_inputs(w, arr, mark, INIT_CASH, rules)
-    kernel_s, _ = best_of(lambda: _plan_kernel(*args))
+    args = kernel_inputs(w, arr, mark, INIT_CASH, rules)
+    kernel_s, _ = best_of(lambda: plan_kernel(*args))
     traded = np.isfinite(plan.size)
     retried = int((plan.signal[traded] < np.nonzero(traded)[0] - 1).sum())  # fills after a blocked first bar
     print(
@@ -226,10 +252,12 @@ def main() -> None:
     )
 
     sub_bars = {k: v.iloc[-SUB_DAYS:, :SUB_SYMBOLS] for k, v in bars.items()}
-    sub_weights = momentum_topk(sub_bars["close"], TOP_K, REBALANCE_EVERY, MOMENTUM_DAYS)
+    sub_weights = momentum_topk(adjusted_close(sub_bars), TOP_K, REBALANCE_EVERY, MOMENTUM_DAYS)
     vec_s, sub_res = best_of(lambda: run_backtest(sub_weights, sub_bars, INIT_CASH, rules))
     sub_arr = {k: v.to_numpy(dtype=float) for k, v in sub_bars.items()}
-    sub_mark, sub_w = sub_bars["close"].ffill().to_numpy(), sub_weights.to_numpy(dtype=float)
+    sub_cum = np.cumprod(sub_arr["share_factor"], axis=0)
+    sub_mark = pd.DataFrame(sub_arr["close"] * sub_cum).ffill().to_numpy() / sub_cum
+    sub_w = sub_weights.to_numpy(dtype=float)
     sub_plan_s, _ = best_of(lambda: plan_orders(sub_w, sub_arr, sub_mark, INIT_CASH, rules))
     loop_s, (loop_equity, loop_fills) = best_of(lambda: pandas_event_loop(sub_weights, sub_bars, INIT_CASH, rules))
     vec_equity = float(sub_res.equity.iloc[-1])

@@ -1,7 +1,7 @@
 """Column layouts of the market tables (see lib/warehouse/sql): the one list every producer and reader shares."""
 
 LISTINGS = ("trading_date", "symbol", "exchange", "instrument_type", "sector", "reference_price",
-            "ceiling_price", "floor_price", "first_day")  # fmt: skip
+            "ceiling_price", "floor_price", "first_day", "shares_outstanding", "foreign_limit")  # fmt: skip
 RAW_TICKS = ("ts", "trading_date", "symbol", "seq", "price", "volume", "side", "session")
 DAILY_BARS = ("trading_date", "symbol", "open", "high", "low", "close", "volume", "value")
 FOREIGN_FLOWS = ("trading_date", "symbol", "buy_volume", "sell_volume", "buy_value", "sell_value", "room_remaining")

@@ -1,5 +1,6 @@
 """features → walk-forward model → predictions → evaluation on a real Dagster instance and the embedded server."""
 
+import math
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -103,7 +104,8 @@ def test_the_topk_backtest_trades_the_scores_under_the_rules(research):
     url = research["url"]
     assert "backtest/topk:cash_never_negative" in research["runs"]["backtest"].checks_passed
     fills = _rows(url, "SELECT trading_date, symbol, side, shares FROM backtest.trades WHERE strategy = 'topk'")
-    assert fills and all(shares % 100 == 0 for *_, shares in fills)
+    # Buys are whole lots; a sale may also carry the odd lot a stock dividend left (the audit checks which).
+    assert fills and all(shares % 100 == 0 for _, _, side, shares in fills if side == "buy")
     first_signal = _rows(url, "SELECT min(trading_date) FROM ml.predictions")[0][0]
     assert min(day for day, *_ in fills) > first_signal  # a signal at D's close fills on D+1 at the earliest
     (equity,) = _rows(url, "SELECT count(*) FROM backtest.equity WHERE strategy = 'topk'")[0]
@@ -148,6 +150,38 @@ def test_positions_orders_and_fills_agree(research):
     orphans = _rows(url, "SELECT count(*) FROM backtest.trades t WHERE NOT EXISTS (SELECT 1 FROM backtest.orders o"
                     " WHERE o.strategy = t.strategy AND o.signal_date = t.signal_date)")  # fmt: skip
     assert orphans == [(0,)]  # every fill executes a stored decision
+    # TopkDropout keeps the names that stay in the book (NULL target): no fill pursues such a decision for them.
+    kept = _rows(url, "SELECT count(*) FROM backtest.orders WHERE strategy = 'topk' AND target_weight IS NULL")
+    assert kept[0][0] > 0
+    traded_kept = _rows(url, "SELECT count(*) FROM backtest.trades t JOIN backtest.orders o USING (strategy, symbol,"
+                        " signal_date) WHERE t.strategy = 'topk' AND o.target_weight IS NULL")  # fmt: skip
+    assert traded_kept == [(0,)]
+
+
+def test_held_names_receive_their_bonus_shares(research):
+    """Equal weight holds every name: positions are its fills plus floor(shares × (1 + ratio)) at each ex-date."""
+    url = research["url"]
+    (first, last) = _rows(url, "SELECT min(trading_date), max(trading_date) FROM backtest.equity"
+                          " WHERE strategy = 'equal_weight'")[0]  # fmt: skip
+    fills = _rows(url, "SELECT trading_date, symbol, CASE WHEN side = 'buy' THEN shares ELSE -shares END"
+                  " FROM backtest.trades WHERE strategy = 'equal_weight'")  # fmt: skip
+    actions = _rows(url, "SELECT trading_date, symbol, ratio FROM market.corporate_actions WHERE kind ="
+                    " 'stock_dividend' AND trading_date BETWEEN %s AND %s", first, last)  # fmt: skip
+    # Ex-dates first on their day: the bonus is credited at the open, before that day's fills.
+    events = sorted([(d, 0, s, r) for d, s, r in actions] + [(d, 1, s, q) for d, s, q in fills])
+    expected: dict[str, int] = {}
+    credited = 0
+    for _, is_fill, symbol, x in events:
+        held = expected.get(symbol, 0)
+        if is_fill:
+            expected[symbol] = held + x
+        elif held:
+            expected[symbol] = math.floor(held * (1 + x) + 1e-6)
+            credited += 1
+    assert credited > 0  # the simulated window has stock dividends on held names
+    held = dict(_rows(url, "SELECT symbol, shares FROM backtest.positions WHERE strategy = 'equal_weight'"
+                      " AND trading_date = %s", last))  # fmt: skip
+    assert held == {s: q for s, q in expected.items() if q}
 
 
 def test_backtests_show_charts_and_write_a_tearsheet(research):
@@ -176,6 +210,27 @@ def test_the_risk_report_covers_each_day_and_warns_on_a_broken_limit(research):
     event = research["instance"].get_latest_materialization_event(dg.AssetKey(["risk", "report"]))
     tearsheet = Path(event.asset_materialization.metadata["tearsheet"].value).read_text(encoding="utf-8")
     assert tearsheet.count("<table") >= 3
+    assert "Foreign room usage" in tearsheet
+
+
+def test_the_risk_report_shows_how_full_each_held_names_foreign_cap_is(research):
+    """The simulator knows every cap: usage is filled on every position, in [0, 1], and is the stored room read
+    against the same day's listing (limit × shares outstanding)."""
+    rows = _rows(
+        research["url"],
+        "SELECT p.trading_date, p.symbol, p.foreign_room_usage, p.foreign_room, p.share_of_foreign_room, p.shares,"
+        " l.foreign_limit, l.shares_outstanding, f.room_remaining FROM risk.positions p"
+        " JOIN market.listings l USING (trading_date, symbol) JOIN market.foreign_flows f USING (trading_date, symbol)"
+        " WHERE p.strategy = 'topk' ORDER BY 1, 2",
+    )
+    n_positions = _rows(research["url"], "SELECT count(*) FROM risk.positions WHERE strategy = 'topk'")[0][0]
+    assert len(rows) == n_positions > 0
+    for day, symbol, usage, room, share, shares, limit, outstanding, room_remaining in rows:
+        assert usage is not None and 0.0 <= usage <= 1.0, (day, symbol, usage)
+        assert limit in (0.30, 0.49, 1.0) and outstanding > 0
+        assert room == room_remaining  # the room of the report day, as stored by market/foreign_flows
+        assert usage == pytest.approx(1.0 - room / (limit * outstanding), abs=1e-12), (day, symbol)
+        assert share == (pytest.approx(shares / room) if room > 0 else None)
 
 
 def test_the_risk_report_of_a_day_ignores_everything_after_it(research):

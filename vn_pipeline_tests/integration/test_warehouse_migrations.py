@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 import psycopg
+import pytest
 
 from vn_pipeline.lib.warehouse import migrate
 from vn_pipeline.lib.warehouse.migrations import migration_files, timescale_available
@@ -63,3 +64,23 @@ def test_concurrent_migrate_from_two_processes(warehouse_url: str) -> None:
     # one process applied everything, the other waited on the advisory lock and found nothing to do
     assert sorted(results, key=len) == [[], expected]
     assert recorded == sorted(expected)
+
+
+def test_listing_foreign_cap_columns_are_nullable_and_checked(conn: psycopg.Connection[Any]) -> None:
+    """011: shares_outstanding > 0 and foreign_limit a fraction in [0, 1], both NULL when the source lacks them."""
+    insert = (
+        "INSERT INTO market.listings (trading_date, symbol, exchange, reference_price, ceiling_price, floor_price,"
+        " shares_outstanding, foreign_limit) VALUES ('2024-01-02', %s, 'HOSE', 10000, 10700, 9300, %s, %s)"
+    )
+    with conn.transaction(force_rollback=True):
+        conn.execute(insert, ("AAA", None, None))
+        conn.execute(insert, ("BBB", 1_000_000, 0.49))
+        conn.execute(insert, ("CCC", 8_355_675_094, 1.0))
+        for symbol, outstanding, limit in (("DDD", 0, 0.3), ("EEE", 1_000, 49.0), ("FFF", 1_000, -0.1)):
+            with pytest.raises(psycopg.errors.CheckViolation), conn.transaction():
+                conn.execute(insert, (symbol, outstanding, limit))
+    columns = dict(conn.execute(
+        "SELECT column_name, is_nullable FROM information_schema.columns WHERE table_schema = 'risk'"
+        " AND table_name = 'positions' AND column_name IN ('foreign_room', 'foreign_room_usage')"
+    ).fetchall())  # fmt: skip
+    assert columns == {"foreign_room": "YES", "foreign_room_usage": "YES"}

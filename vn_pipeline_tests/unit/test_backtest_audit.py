@@ -96,7 +96,31 @@ def test_a_real_backtest_passes_its_own_audit() -> None:
     bars["open"] = (close * rng.uniform(0.95, 1.05, (n, 8))).clip(bars["floor"], bars["ceiling"], axis=None)
     weights = pd.DataFrame(rng.dirichlet(np.ones(8), n) * 0.95, index=idx, columns=symbols)
     weights.iloc[1::2] = np.nan
+    # Stock dividends: quoted prices fall by the factor from the ex-date, holdings receive bonus shares.
+    factor = pd.DataFrame(np.where(rng.random((n, 8)) < 0.04, 1.125, 1.0), index=idx, columns=symbols)
+    bars = {k: v / factor.cumprod() for k, v in bars.items() if k != "volume"} | {"volume": bars["volume"]}
+    bars["share_factor"] = factor
     for fill in ("next_open", "close"):
-        res = run_backtest(weights, bars, 1e9, Rules(fill=fill))
-        assert len(res.trades) > 50
-        assert fill_violations(res.trades, bars, Rules(fill=fill)).empty
+        rules = Rules(fill=fill, bonus_lock_bars=5)
+        res = run_backtest(weights, bars, 1e9, rules)
+        assert len(res.trades) > 50 and (res.trades["shares"] % 100 != 0).any()  # odd lots from bonus shares
+        assert fill_violations(res.trades, bars, rules).empty
+        # vectorbt's equity is the plan's: cash plus real shares at quoted closes.
+        held = (res.positions * res.marks).sum(axis=1)
+        assert np.allclose(res.equity, res.cash + held, rtol=1e-9)
+
+
+def test_bonus_shares_odd_lot_and_listing_lock() -> None:
+    factor = pd.DataFrame(1.0, index=BARS["close"].index, columns=BARS["close"].columns)
+    factor.iloc[2, 0] = 1.12  # A: 100 shares become 112 on bar 2; the 12 bonus shares list on bar 2 + 3
+    bars = BARS | {"share_factor": factor}
+    rules = Rules(bonus_lock_bars=3)
+    buy = (1, "A", "buy", 100, 10.0, 0)
+    whole_then_odd = _fills(buy, (4, "A", "sell", 100, 10.0, 3), (5, "A", "sell", 12, 10.0, 3))
+    assert _rules_broken(whole_then_odd, bars, rules) == []
+    assert _rules_broken(_fills(buy, (5, "A", "sell", 112, 10.0, 3)), bars, rules) == []
+    # The bonus shares before they list; a sale that is neither whole lots nor the odd lot; the same odd sale
+    # without the dividend that created the odd lot.
+    assert _rules_broken(_fills(buy, (4, "A", "sell", 112, 10.0, 3)), bars, rules) == [("A", "settlement")]
+    assert _rules_broken(_fills(buy, (5, "A", "sell", 50, 10.0, 3)), bars, rules) == [("A", "lot")]
+    assert _rules_broken(whole_then_odd, BARS, rules) == [("A", "lot"), ("A", "settlement")]

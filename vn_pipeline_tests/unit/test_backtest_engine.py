@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,61 +17,80 @@ N = np.nan
 def reference_plan(
     weights: np.ndarray, bars: dict[str, np.ndarray], mark: np.ndarray, init_cash: float, rules: Rules
 ) -> dict[str, np.ndarray]:
-    """The pre-numba planner, kept verbatim (numpy per bar, Python loop per symbol) as the semantic reference."""
+    """A plain Python planner (lists of locked lots, a dict of targets) written apart from the kernel, as the
+    semantic reference: same decisions, lots, locks, bonus shares and cash, formulated independently."""
     n, m = weights.shape
     price = fill_price_panel(bars, rules.fill)
     can_buy, can_sell = tradable_masks(bars, rules.fill)
-    hold = rules.min_hold_bars
+    factor = bars.get("share_factor", np.ones((n, m)))
     lot = rules.lot
+    sell_rate = rules.sell_fee + rules.sale_tax
 
     size = np.full((n, m), np.nan)
     fees = np.zeros((n, m))
     positions = np.zeros((n, m))
     cash_path = np.zeros(n)
-    bought = np.zeros((n, m))
+    cancelled = np.zeros((n, m))
+    locks: list[list[tuple[int, float]]] = [[] for _ in range(m)]  # (first sellable bar, shares)
 
-    pos = np.zeros(m)
+    pos = [0.0] * m
     cash = float(init_cash)
-    target: np.ndarray | None = None
+    targets: dict[int, float] = {}  # symbols without an entry are left alone
+
+    def usable(p: float) -> bool:
+        return bool(np.isfinite(p) and p > 0)
 
     for t in range(n):
-        if t > 0 and np.isfinite(weights[t - 1]).any():
-            w = np.nan_to_num(weights[t - 1], nan=0.0)
-            ref = np.where(np.isfinite(price[t]) & (price[t] > 0), price[t], mark[t - 1])
-            ref = np.where(np.isfinite(ref) & (ref > 0), ref, np.nan)
-            equity = cash + np.nansum(pos * np.nan_to_num(ref))
-            raw = np.floor(w * equity / ref / lot) * lot
-            target = np.where(np.isfinite(raw), np.maximum(raw, 0.0), pos)
+        for j in range(m):
+            k = factor[t, j]
+            if k == 1.0:
+                continue
+            if pos[j] > 0:
+                whole = math.floor(pos[j] * k + 1e-6)
+                cancelled[t, j] = max(pos[j] * k - whole, 0.0)
+                locks[j].append((t + rules.bonus_lock_bars, whole - pos[j]))
+                pos[j] = float(whole)
+            if j in targets:
+                targets[j] = float(math.floor(targets[j] * k + 1e-6))
 
-        if target is not None:
-            unsettled = bought[max(0, t - hold + 1) : t].sum(axis=0) if hold > 0 else np.zeros(m)
+        if t > 0 and np.isfinite(weights[t - 1]).any():
+            ref = [price[t, j] if usable(price[t, j]) else mark[t - 1, j] / factor[t, j] for j in range(m)]
+            equity = cash
             for j in range(m):
-                want = pos[j] - target[j]
-                if want <= 0 or not can_sell[t, j]:
-                    continue
-                sellable = max(0.0, pos[j] - unsettled[j])
-                qty = min(want, sellable)
-                if qty <= 0:
-                    continue
-                rate = rules.sell_fee + rules.sale_tax
-                cash += qty * price[t, j] * (1.0 - rate)
-                pos[j] -= qty
-                size[t, j] = -qty
-                fees[t, j] = rate
+                if usable(ref[j]):
+                    equity += pos[j] * ref[j]
+            targets = {}
             for j in range(m):
-                want = target[j] - pos[j]
-                if want <= 0 or not can_buy[t, j]:
-                    continue
-                unit = price[t, j] * (1.0 + rules.buy_fee)
-                affordable = np.floor(cash * (1.0 - _CASH_EPS) / unit / lot) * lot
-                qty = min(want, affordable)
-                if qty <= 0:
-                    continue
-                cash -= qty * unit
-                pos[j] += qty
-                bought[t, j] = qty
-                size[t, j] = qty
-                fees[t, j] = rules.buy_fee
+                if usable(ref[j]) and np.isfinite(weights[t - 1, j]):
+                    targets[j] = max(math.floor(weights[t - 1, j] * equity / ref[j] / lot) * lot, 0.0)
+
+        for j in sorted(targets):
+            if pos[j] <= targets[j] or not can_sell[t, j]:
+                continue
+            locked = sum(q for first, q in locks[j] if first > t)
+            qty = min(pos[j] - targets[j], pos[j] - locked)
+            odd = pos[j] % lot  # bonus shares can leave an odd lot, sold on the odd-lot board
+            options = [qty - qty % lot] + ([qty - (qty - odd) % lot] if 0 < odd <= qty else [])
+            qty = max(options)
+            if qty <= 0:
+                continue
+            cash += qty * price[t, j] * (1.0 - sell_rate)
+            pos[j] -= qty
+            size[t, j] = -qty
+            fees[t, j] = sell_rate
+        for j in sorted(targets):
+            want = math.floor((targets[j] - pos[j]) / lot) * lot
+            if want <= 0 or not can_buy[t, j]:
+                continue
+            unit = price[t, j] * (1.0 + rules.buy_fee)
+            qty = min(want, math.floor(cash * (1.0 - _CASH_EPS) / unit / lot) * lot)
+            if qty <= 0:
+                continue
+            cash -= qty * unit
+            pos[j] += qty
+            locks[j].append((t + rules.min_hold_bars, qty))
+            size[t, j] = qty
+            fees[t, j] = rules.buy_fee
         positions[t] = pos
         cash_path[t] = cash
 
@@ -79,6 +100,7 @@ def reference_plan(
         "fees": fees,
         "positions": positions,
         "cash": cash_path,
+        "cancelled": cancelled,
     }
 
 
@@ -115,9 +137,15 @@ def random_panel(seed: int, n: int = 60, m: int = 25) -> tuple[np.ndarray, dict[
         book = rng.random(m) < 0.35
         row = np.where(book, rng.random(m), 0.0)
         row *= rng.uniform(0.5, 1.3) / max(row.sum(), 1e-12)  # sometimes over-committed: cash must cut buys
-        row[rng.random(m) < 0.1] = np.nan  # NaN inside a decision row = weight 0
+        row[rng.random(m) < 0.1] = np.nan  # NaN inside a decision row = keep the shares held
         weights[t] = row
-    mark = pd.DataFrame(close).ffill().to_numpy()
+    # Stock dividends (1 + ratio on the ex-date); quoted prices drop by the factor from then on.
+    share_factor = np.where(rng.random((n, m)) < 0.06, rng.choice([1.07, 1.125, 1.15, 1.2, 1.333], (n, m)), 1.0)
+    cum = np.cumprod(share_factor, axis=0)
+    for name in ("open", "high", "low", "close", "vwap", "ceiling", "floor"):
+        bars[name] = bars[name] / cum
+    bars["share_factor"] = share_factor
+    mark = pd.DataFrame(bars["close"] * cum).ffill().to_numpy() / cum
     return weights, bars, mark
 
 
@@ -161,6 +189,10 @@ def test_kernel_matches_python_reference(fill: str, seed: int) -> None:
     assert np.array_equal(got.fees, want["fees"])
     assert np.array_equal(got.positions, want["positions"])
     assert np.array_equal(got.cash, want["cash"])
+    assert np.array_equal(got.cancelled, want["cancelled"])
+    # ... and bonus shares, cancelled fractions and odd-lot sales do occur.
+    assert (want["cancelled"] > 0).any() and (got.positions % rules.lot != 0).any()
+    assert (np.isfinite(want["size"]) & (np.abs(np.nan_to_num(want["size"])) % rules.lot != 0)).any()
 
 
 @pytest.mark.parametrize("settlement_days", [0, 1, 3])
@@ -235,3 +267,41 @@ def test_newer_decision_supersedes_a_pending_one() -> None:
     plan = plan_orders(weights, bars, bars["close"], 100_000.0, Rules())
     assert np.flatnonzero(np.isfinite(plan.size[:, 0])).tolist() == [4]
     assert plan.size[4, 0] == 3000 and plan.signal[4, 0] == 2
+
+
+# --- keep, bonus shares and odd lots -----------------------------------------------------------------------------
+
+
+def test_nan_inside_a_decision_keeps_the_shares_held() -> None:
+    bars = flat_bars({"A": [10, 10, 14, 14, 14], "B": [10.0] * 5})
+    weights = np.array([[0.5, 0.5], [N, N], [N, 0.3], [N, N], [N, N]])
+    plan = plan_orders(weights, bars, bars["close"], 100_000.0, Rules())
+    # A rose 40%; the row-2 decision keeps A (NaN) instead of trading it back to a weight, and resizes B to 30% of
+    # equity (851.5 cash + 70,000 + 49,000 -> 3,500 shares) once T+2 lets it sell on bar 4.
+    assert plan.positions[1].tolist() == [5000, 4900]
+    assert np.isnan(plan.size[2:, 0]).all() and plan.positions[-1].tolist() == [5000, 3500]
+
+
+def test_stock_dividend_credits_bonus_shares_and_cancels_the_fraction() -> None:
+    # A 12.5% stock dividend on bar 3: 900 shares become floor(1012.5) = 1012, the half share is cancelled, and the
+    # quoted price drops by the factor. The target follows in share units, so nothing is traded.
+    price = [10.0, 10.0, 10.0, 8.0, 8.0]
+    bars = flat_bars({"A": price}) | {"share_factor": np.array([[1.0], [1.0], [1.0], [1.125], [1.0]])}
+    weights = np.array([[0.9], [N], [N], [N], [N]])
+    plan = plan_orders(weights, bars, bars["close"], 10_030.0, Rules(buy_fee=0.0))
+    assert plan.positions[:, 0].tolist() == [0, 900, 900, 1012, 1012]
+    assert plan.cancelled[3, 0] == pytest.approx(0.5) and np.isfinite(plan.size[:, 0]).sum() == 1
+
+
+def test_bonus_shares_wait_for_listing_and_the_odd_lot_is_sold_on_its_own() -> None:
+    n = 30
+    factor = np.ones((n, 1))
+    factor[5] = 1.12  # 100 -> 112 shares
+    bars = flat_bars({"A": [10.0] * n}) | {"share_factor": factor}
+    weights = np.full((n, 1), np.nan)
+    weights[0], weights[5] = 0.5, 0.0  # buy, then exit right after the ex-date
+    rules = Rules(bonus_lock_bars=20)
+    plan = plan_orders(weights, bars, bars["close"], 2_100.0, rules)
+    sold = {int(t): -plan.size[t, 0] for t in np.flatnonzero(np.nan_to_num(plan.size[:, 0]) < 0)}
+    # The 100 settled shares go at once (whole lot); the 12 bonus shares only once listed, bar 5 + 20, as an odd lot.
+    assert sold == {6: 100, 25: 12} and plan.positions[-1, 0] == 0

@@ -391,6 +391,7 @@ def test_risk_tearsheet() -> None:
             "days_to_exit": [0.4, 1.25, np.nan],
             "foreign_room": [1_250_000, 0, 35_000],  # shares foreigners may still buy
             "share_of_foreign_room": [0.004, np.nan, 0.5],
+            "foreign_room_usage": [0.8123, 1.0, np.nan],  # of the foreign cap; NaN: cap or outstanding unknown
         }
     )
     stress = pd.DataFrame({"name": ["COVID 2020", "2022 bond crisis"], "loss": [0.31, 0.22]})
@@ -403,9 +404,9 @@ def test_risk_tearsheet() -> None:
     assert _row(html, "Beta") == ["0.95"]
     assert _row(html, "Concentration (HHI)") == ["0.234"]
     assert _row(html, "Half Kelly") == ["—"]
-    assert _row(html, "VNM") == ["30.00%", "2.10%", "3.00%", "0.4", "1,250,000", "0.40%"]
-    assert _row(html, "FPT")[-2:] == ["0", "—"]
-    assert _row(html, "HPG")[3] == "—"
+    assert _row(html, "VNM") == ["30.00%", "2.10%", "3.00%", "0.4", "1,250,000", "0.40%", "81.23%"]
+    assert _row(html, "FPT")[-3:] == ["0", "—", "100.00%"]
+    assert _row(html, "HPG")[3] == "—" and _row(html, "HPG")[-1] == "—"
     assert _row(html, "COVID 2020") == ["31.00%"]
     refs = _refs(html)
     assert "http://" not in html and "https://" not in html and "script" not in refs.tags

@@ -20,6 +20,7 @@ from vn_pipeline.lib.risk import (
     days_to_exit,
     drawdown,
     equity_curve,
+    foreign_room_usage,
     half_kelly,
     hhi,
     historical_cvar,
@@ -37,6 +38,7 @@ from vn_pipeline.lib.risk import (
     top_weights,
     worst_drawdown_window,
 )
+from vn_pipeline.lib.risk.report import BookOnDay, build_report
 
 empyrical = pytest.importorskip("empyrical")
 qs = pytest.importorskip("quantstats.stats")
@@ -261,6 +263,55 @@ def test_days_to_exit() -> None:
     assert halved["A"] == pytest.approx(2 * days["A"])
     with pytest.raises(ValueError):
         days_to_exit(position, adv, participation=0.0)
+
+
+# Hand-built foreign caps (shares): usage = foreign-held / (limit × outstanding) = 1 − room / (limit × outstanding).
+ROOM = pd.Series({"FPT": 0.0, "VCB": 60e6, "HPG": 50e6, "MWG": 1e6, "SSI": 2e6, "ACB": -3e6, "XYZ": 5e6})
+LIMIT = pd.Series({"FPT": 0.49, "VCB": 0.30, "HPG": 1.00, "MWG": np.nan, "SSI": 0.49, "ACB": 0.30, "XYZ": 0.0})
+OUTSTANDING = pd.Series({"FPT": 200e6, "VCB": 1e9, "HPG": 50e6, "MWG": 1.4e9, "ACB": 1e9, "XYZ": 9e6})  # SSI unknown
+USAGE = {
+    "FPT": 1.0,  # room 0: the cap is full
+    "VCB": 0.8,  # cap 300 M shares, 240 M held by foreigners, 60 M left
+    "HPG": 0.0,  # 100% cap on 50 M shares, none held
+    "ACB": 1.01,  # the vendor's negative room (ownership 303 M over a 300 M cap) is kept, not clipped
+}
+
+
+def test_foreign_room_usage_of_hand_built_caps() -> None:
+    usage = foreign_room_usage(ROOM, LIMIT, OUTSTANDING)
+    assert list(usage.index) == list(ROOM.index)
+    assert usage[list(USAGE)].to_dict() == pytest.approx(USAGE, abs=1e-12)
+    # unknown limit (MWG), unknown outstanding (SSI), a 0 cap (XYZ: no foreign ownership allowed): no number
+    assert usage[["MWG", "SSI", "XYZ"]].isna().all()
+    held = LIMIT * OUTSTANDING - ROOM
+    assert (usage * LIMIT * OUTSTANDING)[list(USAGE)].to_numpy() == pytest.approx(held[list(USAGE)].to_numpy())
+
+
+def test_risk_report_positions_carry_foreign_room_usage(market) -> None:
+    assets, bench = market
+    nav = 1e10
+    values = WEIGHTS * nav
+    book = BookOnDay(
+        values=values,
+        nav=nav,
+        equity=pd.Series(nav, index=assets.index[-5:]),
+        asset_returns=assets,
+        benchmark_returns=bench,
+        adv_value=values * 3,
+        limit_down_returns=pd.Series(-0.07, index=WEIGHTS.index),
+        foreign_room=ROOM,
+        shares=(values / 50_000).round(-2),
+        foreign_limit=LIMIT,
+        shares_outstanding=OUTSTANDING,
+    )
+    positions = build_report(book, [], {}).positions
+    assert positions["foreign_room_usage"].dropna().to_dict() == pytest.approx(
+        {s: u for s, u in USAGE.items() if s in WEIGHTS.index}, abs=1e-12
+    )
+    assert positions.loc[["MWG", "SSI"], "foreign_room_usage"].isna().all()
+    assert positions.loc["VCB", "foreign_room"] == 60e6  # room and the book's share of it are still reported
+    assert positions.loc["VCB", "share_of_foreign_room"] == pytest.approx(book.shares["VCB"] / 60e6)
+    assert np.isnan(positions.loc["FPT", "share_of_foreign_room"])  # room full: no share of nothing
 
 
 def _value_panel(n: int = 60, seed: int = 2) -> pd.DataFrame:

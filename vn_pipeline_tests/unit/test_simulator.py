@@ -126,6 +126,69 @@ def test_foreign_flows(mixed: MarketSimulator, history: pd.DataFrame) -> None:
     assert (first > 1).mean() > 0.5
 
 
+def test_shares_outstanding_are_point_in_time_through_stock_dividends(mixed: MarketSimulator) -> None:
+    end = dt.date(2024, 12, 31)
+    lst = mixed.listings(START, end)
+    caps = mixed.universe().set_index("symbol")["foreign_cap_pct"] / 100.0
+    assert (lst["foreign_limit"].to_numpy() == caps[lst["symbol"]].to_numpy()).all()
+    assert set(lst["foreign_limit"]) == {0.30, 0.34, 0.49, 1.0}
+    assert (lst["shares_outstanding"] > 0).all() and lst["shares_outstanding"].dtype == np.int64
+    vcb = lst[(lst["symbol"] == "VCB") & (lst["trading_date"] == START)]
+    ca = mixed.corporate_actions(START, START)
+    if not (ca["symbol"] == "VCB").any():
+        assert vcb["shares_outstanding"].item() == 5_589_000_000  # data/vn30.csv
+    # Outstanding shares change on an ex-date only, by the stock dividend's new shares.
+    ca = mixed.corporate_actions(START, end).set_index(["ex_date", "symbol"])
+    panel = lst.pivot(index="trading_date", columns="symbol", values="shares_outstanding")
+    prev = panel.shift()
+    steps = (panel - prev).stack().dropna()  # NaN: not listed yet
+    steps = steps[steps != 0]
+    assert len(ca) > 20 and set(steps.index) == set(ca.index) - {(START, s) for s in panel.columns}
+    before = prev.stack().dropna().loc[steps.index]
+    assert (steps == np.round(before * ca.loc[steps.index, "ratio"])).all()
+
+
+def test_foreign_room_is_the_cap_less_foreign_holdings_every_day(mixed: MarketSimulator) -> None:
+    """room = floor(limit × outstanding) − foreign-held on every day, holdings in [0, cap] (usage in [0, 1]),
+    and holdings move only by the day's foreign flows and the stock dividends' new shares."""
+    end = dt.date(2024, 12, 31)
+    ff = mixed.foreign_flows(START, end)
+    m = ff.merge(mixed.listings(START, end), on=["trading_date", "symbol"], how="left", validate="1:1")
+    cap = np.floor(m["foreign_limit"] * m["shares_outstanding"]).astype(np.int64)
+    recs = mixed._window(START, end)
+    stack = {name: mixed._stack(recs, name) for name in ("traded", "listed", "foreign_held", "f_buy", "f_sell")}
+    held = stack["foreign_held"][stack["traded"]]  # same cells, same order as foreign_flows' rows
+    assert (m["room_remaining"] == cap - held).all()
+    assert (held >= 0).all() and (m["room_remaining"] >= 0).all()
+    usage = 1.0 - m["room_remaining"] / (m["foreign_limit"] * m["shares_outstanding"])
+    assert usage.between(0.0, 1.0).all()
+    # = held / (limit × outstanding), but for the cap's fraction of a share lost to the floor
+    total = m["foreign_limit"] * m["shares_outstanding"]
+    gap = (usage - held / total) * total
+    assert ((gap > -1e-6) & (gap < 1 + 1e-6)).all()
+    assert (usage > 0.999).mean() > 0.05 and (usage < 0.8).mean() > 0.2  # full rooms and roomy names both occur
+    # Untraded days publish no room, but the identity holds on every listed day.
+    limit = caps_of(mixed)
+    outstanding = mixed._stack(recs, "shares_outstanding")
+    full_cap = np.floor(limit * outstanding).astype(np.int64)
+    rooms = mixed._stack(recs, "room")
+    assert (rooms == full_cap - stack["foreign_held"])[stack["listed"]].all()
+    assert ((stack["foreign_held"] >= 0) & (stack["foreign_held"] <= full_cap)).all()
+    # Conservation: held[t] = held[t-1] + buys - sells; on an ex-date the holding first grows by the dividend.
+    h = stack["foreign_held"]
+    expected = h[:-1] + stack["f_buy"][1:] - stack["f_sell"][1:]
+    for t, rec in enumerate(recs[1:]):
+        for col, ratio, _, _ in rec.dividends:
+            grown = min(h[t, col] + round(h[t, col] * ratio), full_cap[t + 1, col])
+            expected[t, col] = grown + rec.f_buy[col] - rec.f_sell[col]
+    assert (h[1:] == expected).all()
+    assert (stack["f_buy"] > 0).sum() > 10_000  # flows really move the holdings
+
+
+def caps_of(sim: MarketSimulator) -> np.ndarray:
+    return sim.universe()["foreign_cap_pct"].to_numpy(dtype=float) / 100.0
+
+
 @pytest.mark.parametrize("day", [dt.date(2020, 7, 15), DAY])
 def test_ticks_aggregate_exactly_to_daily_bars(mixed: MarketSimulator, day: dt.date) -> None:
     ticks = mixed.ticks(day)

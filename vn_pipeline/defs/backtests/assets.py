@@ -1,8 +1,9 @@
 """backtest/*: the model's book and its baselines, traded under the exchange's rules and simulated with vectorbt.
 
-Every backtest trades on the next session after its signal, pays 0.15% per side plus the 0.1% sale tax, buys
-in 100-share lots with the cash it has, sells only from the afternoon of T+2, and never buys a ceiling-locked
-or sells a floor-locked stock. Results land in backtest.* and in an HTML tearsheet under the state directory.
+Every backtest trades on the next session after its signal at quoted prices, pays 0.15% per side plus the 0.1%
+sale tax, buys in 100-share lots with the cash it has, sells only from the afternoon of T+2, never buys a
+ceiling-locked or sells a floor-locked stock, and receives the bonus shares of stock dividends it holds.
+Results land in backtest.* and in an HTML tearsheet under the state directory.
 """
 
 import dagster as dg
@@ -90,9 +91,12 @@ def topk(context: dg.AssetExecutionContext, config: TopkConfig, warehouse: Wareh
     dates, symbols = panels["close"].index, panels["close"].columns
     scores = warehouse.read_partition("ml.predictions", start, end).pivot(
         index="trading_date", columns="symbol", values="score").reindex(index=dates, columns=symbols)  # fmt: skip
-    weights = topk_dropout(scores.loc[scores.index >= start], config.k, config.n_drop, config.rebalance_days)
-    if config.weighting != "equal":
-        weights = reweight(weights, daily_returns(panels["close"]), config.weighting,
+    # Equal weights leave the names that stay in the book alone, as Qlib does; a risk weighting sizes the whole book.
+    equal = config.weighting == "equal"
+    weights = topk_dropout(scores.loc[scores.index >= start], config.k, config.n_drop, config.rebalance_days,
+                           keep_held=equal)  # fmt: skip
+    if not equal:
+        weights = reweight(weights, daily_returns(panels["adj_close"]), config.weighting,
                            lookback=config.lookback_days, max_weight=config.max_weight,
                            max_turnover=config.max_turnover, expected_returns=scores)  # fmt: skip
     return _run(context, warehouse, "topk", weights, panels, config)
@@ -105,7 +109,7 @@ def ma_momentum_backtest(
     """Baseline: equal weights over the names whose fast moving average is above the slow one."""
     start, end = config.trading_window(warehouse)
     panels = bar_panels(warehouse, start, end, warmup_days=config.slow)
-    weights = ma_momentum(panels["close"], config.fast, config.slow, config.rebalance_days)
+    weights = ma_momentum(panels["adj_close"], config.fast, config.slow, config.rebalance_days)
     return _run(context, warehouse, "ma_momentum", in_window(weights, start), panels, config)
 
 
@@ -116,7 +120,7 @@ def bollinger_backtest(
     """Baseline: buy below the lower Bollinger band, sell back above the middle band, fixed slots."""
     start, end = config.trading_window(warehouse)
     panels = bar_panels(warehouse, start, end, warmup_days=config.window)
-    weights = bollinger_reversion(panels["close"], config.window, config.n_std, config.max_positions)
+    weights = bollinger_reversion(panels["adj_close"], config.window, config.n_std, config.max_positions)
     return _run(context, warehouse, "bollinger", in_window(weights, start), panels, config)
 
 
@@ -124,7 +128,7 @@ def bollinger_backtest(
 def equal_weight_backtest(
     context: dg.AssetExecutionContext, config: BacktestConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    """Baseline: the whole universe in equal weights on the first day, held (dividends adjusted) to the end."""
+    """Baseline: the whole universe in equal weights on the first day, held (with its bonus shares) to the end."""
     start, end = config.trading_window(warehouse)
     panels = bar_panels(warehouse, start, end)
     return _run(context, warehouse, "equal_weight", equal_weight_buy_and_hold(panels["close"]), panels, config)

@@ -1,4 +1,5 @@
-"""What every backtest reads from the warehouse: its window, dividend-adjusted bar panels and the VN30 benchmark."""
+"""What every backtest reads from the warehouse: its window, quoted bar panels with the stock dividends that credit
+bonus shares, and the VN30 benchmark."""
 
 from datetime import date
 
@@ -11,8 +12,9 @@ from vn_pipeline.lib.backtest import Rules
 from vn_pipeline.lib.features import adjust_prices
 from vn_pipeline.lib.market.calendar import previous_trading_day
 
-ADJUSTMENT_EPOCH = date(2000, 1, 1)  # before any data the project handles (HOSE opened in July 2000)
 BAR_PANELS = ("open", "high", "low", "close", "vwap", "volume", "ceiling", "floor")
+# Actions that hand holders new shares for free; a rights issue has to be paid for, so it credits none.
+SHARE_CREDITING_KINDS = ("stock_dividend", "bonus_shares")
 
 
 class BacktestConfig(dg.Config):
@@ -27,9 +29,11 @@ class BacktestConfig(dg.Config):
     buy_fee: float = 0.0015
     sell_fee: float = 0.0015
     sale_tax: float = 0.001
+    bonus_lock_days: int = 20  # sessions from a stock dividend's ex-date until its bonus shares can be sold
 
     def rules(self) -> Rules:
-        return Rules(buy_fee=self.buy_fee, sell_fee=self.sell_fee, sale_tax=self.sale_tax, fill=self.fill)
+        return Rules(buy_fee=self.buy_fee, sell_fee=self.sell_fee, sale_tax=self.sale_tax, fill=self.fill,
+                     bonus_lock_bars=self.bonus_lock_days)  # fmt: skip
 
     def trading_window(self, warehouse: WarehouseResource) -> tuple[date, date]:
         with warehouse.connect() as conn:
@@ -43,26 +47,46 @@ class BacktestConfig(dg.Config):
 
 
 def bar_panels(warehouse: WarehouseResource, start: date, end: date, warmup_days: int = 0) -> dict[str, pd.DataFrame]:
-    """Wide (dates × symbols) panels of dividend-adjusted prices, volume and the day's ceiling and floor, from
-    ``warmup_days`` trading days before ``start`` (history for signals; the backtest itself starts at ``start``).
+    """Wide (dates × symbols) panels from ``warmup_days`` trading days before ``start`` (history for signals; the
+    backtest itself starts at ``start``):
 
-    Holdings do not receive bonus shares in the simulation, so prices are adjusted forward instead: a stock
-    dividend is then no loss. Ceiling and floor are scaled by the same factor as that day's prices."""
+    - the quoted prices, volume and the day's ceiling and floor: what the exchange printed, so fills, lots and
+      bands are the real ones;
+    - ``share_factor``: shares held after the day's stock dividends per share held before (1 + ratio on an
+      ex-date, else 1), so holdings receive their bonus shares;
+    - ``adj_close``: the close forward-adjusted for those actions within the panel, for signals and returns
+      (continuous across ex-dates; only its ratios are meaningful)."""
     first = previous_trading_day(start, warmup_days) if warmup_days else start
     raw = warehouse.read_partition("market.ohlcv_1d", first, end)
     if raw.empty:
         raise ValueError(f"market.ohlcv_1d has no bars in {first}..{end}: materialize market data first")
-    # Actions since a fixed epoch, not since ``first``: the adjusted prices of a day must not depend on where a
-    # panel starts, or a check re-reading the fills over another window would see other prices.
-    adjusted = adjust_prices(raw, actions_between(warehouse, ADJUSTMENT_EPOCH, end))
+    actions = actions_between(warehouse, first, end)
     columns = ["trading_date", "symbol", "ceiling_price", "floor_price"]
     limits = warehouse.read_partition("market.listings", first, end, columns=columns)
-    adjusted["factor"] = adjusted["close"].to_numpy() / raw["close"].to_numpy()  # adjust_prices keeps row order
-    frame = adjusted.merge(limits, on=["trading_date", "symbol"], how="left")
-    frame["ceiling"] = frame["ceiling_price"] * frame["factor"]
-    frame["floor"] = frame["floor_price"] * frame["factor"]
+    frame = raw.merge(limits, on=["trading_date", "symbol"], how="left")
+    frame["adj_close"] = adjust_prices(raw, actions)["close"].to_numpy()  # adjust_prices keeps row order
+    frame = frame.rename(columns={"ceiling_price": "ceiling", "floor_price": "floor"})
     frame["vwap"] = frame["vwap"].fillna(frame["close"])
-    return {name: frame.pivot(index="trading_date", columns="symbol", values=name).sort_index() for name in BAR_PANELS}
+    panels = {
+        name: frame.pivot(index="trading_date", columns="symbol", values=name).sort_index().astype(float)
+        for name in (*BAR_PANELS, "adj_close")
+    }
+    panels["share_factor"] = _share_factor(actions, panels["close"])
+    return panels
+
+
+def _share_factor(actions: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
+    factor = pd.DataFrame(1.0, index=like.index, columns=like.columns)
+    crediting = actions[actions["kind"].isin(SHARE_CREDITING_KINDS)]
+    if crediting.empty:
+        return factor
+    per_day = (1.0 + crediting["ratio"].astype(float)).groupby([crediting["ex_date"], crediting["symbol"]]).prod()
+    for (day, symbol), k in per_day.items():
+        # An ex-date without any bar in the panel still credits its shares, on the next day that has one.
+        row = factor.index.searchsorted(day)
+        if row < len(factor.index) and symbol in factor.columns:
+            factor.iloc[row, factor.columns.get_loc(symbol)] *= k
+    return factor
 
 
 def daily_returns(close: pd.DataFrame) -> pd.DataFrame:

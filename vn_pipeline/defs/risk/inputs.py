@@ -26,6 +26,8 @@ class RiskInputs:
     close: pd.DataFrame  # raw closes
     exchange: pd.DataFrame  # listing exchange per day and symbol
     room: pd.DataFrame  # foreign room remaining (shares)
+    foreign_limit: pd.DataFrame  # foreign ownership cap, fraction of shares outstanding (NaN: source lacks it)
+    outstanding: pd.DataFrame  # shares outstanding on the day (NaN: source lacks it)
     vn30: pd.Series  # VN30 levels
     worst_vn30: dict[date, tuple[date, date]]  # per report day, the deepest VN30 drawdown up to that day
     lookback_days: int
@@ -49,8 +51,11 @@ class RiskInputs:
             benchmark_returns=vn30.reindex(past.index),
             adv_value=self.adv.loc[day],
             limit_down_returns=pd.Series(np.asarray(floor, dtype=float) / close.to_numpy() - 1.0, index=held.index),
-            foreign_room=self.room.loc[day] if day in self.room.index else pd.Series(dtype=float),
+            foreign_room=_on(self.room, day),
             shares=held["shares"].astype(float),
+            # The day's own listing, as the room is the day's own: a stock dividend changes both on its ex-date.
+            foreign_limit=_on(self.foreign_limit, day),
+            shares_outstanding=_on(self.outstanding, day),
             history_returns=self.returns.loc[self.returns.index <= day],
             history_benchmark=vn30,
         )
@@ -58,6 +63,11 @@ class RiskInputs:
     def strategy_returns(self, day: date) -> dict[str, pd.Series]:
         curves = self.equity.loc[self.equity.index <= day]
         return {name: curves[name].dropna().pct_change().dropna() for name in curves.columns}
+
+
+def _on(panel: pd.DataFrame, day: date) -> pd.Series:
+    """The day's row of a (dates × symbols) panel; empty when the day has none (every name unknown)."""
+    return panel.loc[day] if day in panel.index else pd.Series(dtype=float)
 
 
 def read_risk_inputs(
@@ -78,8 +88,8 @@ def read_risk_inputs(
     panels = bar_panels(warehouse, history_start, end)
     raw = warehouse.read_partition("market.ohlcv_1d", history_start, end,
                                    columns=["trading_date", "symbol", "close", "value"])  # fmt: skip
-    listings = warehouse.read_partition("market.listings", history_start, end,
-                                        columns=["trading_date", "symbol", "exchange"])  # fmt: skip
+    listings = warehouse.read_partition("market.listings", history_start, end, columns=["trading_date", "symbol",
+                                        "exchange", "foreign_limit", "shares_outstanding"])  # fmt: skip
     room = warehouse.read_partition("market.foreign_flows", start, end,
                                     columns=["trading_date", "symbol", "room_remaining"])  # fmt: skip
     positions = warehouse.read_frame("SELECT trading_date, symbol, shares, value FROM backtest.positions"
@@ -90,12 +100,21 @@ def read_risk_inputs(
         strategy=strategy,
         positions=positions,
         equity=equity.pivot(index="trading_date", columns="strategy", values="equity"),
-        returns=daily_returns(panels["close"]),
+        returns=daily_returns(panels["adj_close"]),
         adv=average_daily_value(raw.pivot(index="trading_date", columns="symbol", values="value")),
         close=raw.pivot(index="trading_date", columns="symbol", values="close"),
         exchange=listings.pivot(index="trading_date", columns="symbol", values="exchange"),
         room=room.pivot(index="trading_date", columns="symbol", values="room_remaining"),
+        foreign_limit=_numeric_panel(listings, "foreign_limit"),
+        outstanding=_numeric_panel(listings, "shares_outstanding"),
         vn30=vn30,
         worst_vn30=worst,
         lookback_days=lookback_days,
+    )
+
+
+def _numeric_panel(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """(dates × symbols) floats of a nullable column: NULL → NaN (all-NULL columns arrive as objects)."""
+    return frame.assign(**{column: pd.to_numeric(frame[column]).astype(float)}).pivot(
+        index="trading_date", columns="symbol", values=column
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from vn_pipeline.lib.backtest.rules import Rules, fill_price_panel, tradable_masks
+from vn_pipeline.lib.backtest.rules import Rules, fill_price_panel, share_factor_panel, tradable_masks
 
 VIOLATION_COLUMNS = ["date", "symbol", "side", "rule", "detail"]
 
@@ -25,7 +25,8 @@ def fill_violations(trades: pd.DataFrame, bars: dict[str, pd.DataFrame], rules: 
     """Every fill that breaks a rule, one row per (fill, rule), with a readable detail.
 
     ``trades``: date, symbol, side, shares, price, signal_date. ``bars``: the panels the backtest traded on
-    (dates × symbols: open, high, low, close, vwap, volume, ceiling, floor)."""
+    (dates × symbols: open, high, low, close, vwap, volume, ceiling, floor, and ``share_factor`` if holdings
+    received bonus shares)."""
     if trades.empty:
         return pd.DataFrame(columns=VIOLATION_COLUMNS)
     dates = bars["close"].index
@@ -39,9 +40,6 @@ def fill_violations(trades: pd.DataFrame, bars: dict[str, pd.DataFrame], rules: 
         found.append(_violation(trades[off_calendar], "unknown_bar", "no bar for this date and symbol"))
     on = ~off_calendar
     tr, t, j = trades[on], t[on], j[on]
-
-    odd = tr["shares"].to_numpy() % rules.lot != 0
-    found.append(_violation(tr[odd], "lot", (f"{s} shares, lot {rules.lot}" for s in tr.loc[odd, "shares"])))
 
     early = pd.to_datetime(tr["signal_date"]).to_numpy() >= pd.to_datetime(tr["date"]).to_numpy()
     found.append(
@@ -76,30 +74,53 @@ def fill_violations(trades: pd.DataFrame, bars: dict[str, pd.DataFrame], rules: 
     )
     found.append(_violation(tr[blocked], "untradable", why))
 
-    found.append(_settlement_violations(tr, t, rules))
+    found.extend(_holding_violations(tr, t, j, share_factor_panel(arrays), rules))
     found = [f for f in found if len(f)]
     if not found:
         return pd.DataFrame(columns=VIOLATION_COLUMNS)
     return pd.concat(found, ignore_index=True)[VIOLATION_COLUMNS]
 
 
-def _settlement_violations(trades: pd.DataFrame, bar: np.ndarray, rules: Rules) -> pd.DataFrame:
-    """Sells of more shares than were held and settled: shares bought at bar F are sellable from F + hold."""
-    hold = rules.min_hold_bars
-    bad: list[int] = []
-    details: list[str] = []
-    ordered = trades.assign(bar=bar, buy_after_sell=(trades["side"] != "sell").astype(int))
+def _holding_violations(
+    trades: pd.DataFrame, bar: np.ndarray, col: np.ndarray, factor: np.ndarray, rules: Rules
+) -> list[pd.DataFrame]:
+    """Replays each symbol's holding through its fills and stock dividends, for the two rules that depend on it:
+
+    - lot: a buy is whole lots; a sell is whole lots, plus at most the position's odd lot (bonus shares leave
+      one, sold on the odd-lot board);
+    - settlement: only settled shares are sold. Shares bought at bar F are sellable from F + min_hold_bars,
+      bonus shares credited at ex-date bar X from X + bonus_lock_bars.
+    """
+    lot, hold = rules.lot, rules.min_hold_bars
+    bad = {"lot": ([], []), "settlement": ([], [])}
+    ordered = trades.assign(bar=bar, col=col, buy_after_sell=(trades["side"] != "sell").astype(int))
     for _, fills in ordered.sort_values(["bar", "buy_after_sell"], kind="stable").groupby("symbol", sort=False):
-        held = 0
-        buys: list[tuple[int, int]] = []  # (bar, shares) of recent buys, to age them
+        j = int(fills["col"].iloc[0])
+        ex_bars = np.flatnonzero(factor[:, j] != 1.0)
+        held, done = 0, 0  # shares held; ex-dates already applied
+        locks: list[tuple[int, int]] = []  # (first sellable bar, shares)
         for idx, row in zip(fills.index, fills.itertuples(index=False), strict=True):
+            while done < len(ex_bars) and ex_bars[done] <= row.bar:
+                x = ex_bars[done]
+                whole = int(np.floor(held * factor[x, j] + 1e-6))
+                locks.append((x + rules.bonus_lock_bars, whole - held))
+                held, done = whole, done + 1
             if row.side == "buy":
+                if row.shares % lot:
+                    bad["lot"][0].append(idx)
+                    bad["lot"][1].append(f"bought {row.shares} shares, lot {lot}")
                 held += row.shares
-                buys.append((row.bar, row.shares))
+                locks.append((row.bar + hold, row.shares))
                 continue
-            unsettled = sum(s for b, s in buys if b > row.bar - hold)
-            if row.shares > held - unsettled:
-                bad.append(idx)
-                details.append(f"sold {row.shares}, held {held} of which {unsettled} not yet settled (T+2)")
+            if row.shares % lot not in (0, held % lot):
+                bad["lot"][0].append(idx)
+                bad["lot"][1].append(f"sold {row.shares} of {held} shares: whole lots of {lot} plus at most the "
+                                     f"odd lot of {held % lot}")  # fmt: skip
+            locked = sum(q for first, q in locks if first > row.bar)
+            if row.shares > held - locked:
+                bad["settlement"][0].append(idx)
+                bad["settlement"][1].append(
+                    f"sold {row.shares}, held {held} of which {locked} not yet settled (T+2) or listed (bonus)"
+                )
             held -= row.shares
-    return _violation(trades.loc[bad], "settlement", details)
+    return [_violation(trades.loc[rows], rule, details) for rule, (rows, details) in bad.items()]

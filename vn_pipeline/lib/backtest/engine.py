@@ -1,15 +1,21 @@
 """Order generation: a day-by-day simulation that enforces the VN rules and emits exact share sizes.
 
 Why precompute a plan instead of a vectorbt order function: the rules (lots, T+2 lot ageing, locked limits, pending
-targets that survive blocked days, shared cash with sells first) are easier to get right and to test as one
-self-contained loop, and the resulting order sizes are replayed through ``vbt.Portfolio.from_orders``, which then
-owns the accounting. The runner cross-checks that vectorbt filled exactly these orders, so the two can never
-silently diverge.
+targets that survive blocked days, shared cash with sells first, bonus shares of stock dividends) are easier to get
+right and to test as one self-contained loop, and the resulting order sizes are replayed through
+``vbt.Portfolio.from_orders``, which then owns the accounting. The runner cross-checks that vectorbt filled exactly
+these orders, so the two can never silently diverge.
+
+The simulation runs on quoted (unadjusted) prices and real share counts, so a lot is 100 real shares and every
+fill can be checked against the exchange's own prices and bands. A stock dividend credits
+``floor(shares × (1 + ratio))`` at the ex-date's open; the fraction of a share is cancelled, as Vietnamese issuers
+do, and the bonus shares can only be sold once listed (``Rules.bonus_lock_bars``). A position can then hold an odd
+lot (1-99 shares), which is sold on the odd-lot board together with, or apart from, whole lots.
 
 The loop itself is a numba kernel over plain arrays: a full market (~1,600 symbols × 10 years) is ~4 M
 symbol-bars, two passes each; the per-symbol Python loop took ~2 s per run, the kernel ~30 ms, which matters once
-strategies are swept. Its results are identical to that loop's (tested against a copy of it). The kernel is cached
-on disk (``cache=True``): the compile (~4 s) is paid only by the first run after a change to this file.
+strategies are swept. Its results are identical to a plain Python reference (tested). The kernel is cached on disk
+(``cache=True``): the compile (~4 s) is paid only by the first run after a change to this file.
 """
 
 from __future__ import annotations
@@ -19,10 +25,11 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from vn_pipeline.lib.backtest.rules import Rules, fill_price_panel, tradable_masks
+from vn_pipeline.lib.backtest.rules import Rules, fill_price_panel, share_factor_panel, tradable_masks
 
 _CASH_EPS = 1e-9  # relative headroom so float rounding in vectorbt can never reject a buy we sized to the cent
 _BIG = np.finfo(np.float64).max  # what np.nan_to_num maps +inf weights to; kept so the kernel sizes them the same
+_WHOLE_EPS = 1e-6  # shares × (1 + ratio) is whole up to float error (100 × 1.1 = 110.00000000000001)
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,8 @@ class OrderPlan:
     # (n_bars, n_symbols) int64: the weights row (decision bar) each order pursues, -1 = no order. Always < the
     # order's own bar; a retried order keeps its decision's row until a newer decision supersedes it.
     signal: np.ndarray
+    # Fractions of a share cancelled at a stock dividend's ex-date (floor(shares × (1 + ratio)) are credited).
+    cancelled: np.ndarray
 
 
 def plan_orders(
@@ -42,14 +51,16 @@ def plan_orders(
 ) -> OrderPlan:
     """Simulate rebalancing to ``weights`` under ``rules``.
 
-    weights[t] is the target decided at bar t's close (NaN row = no new decision); it is acted on from bar t+1.
-    A decision fixes a target *share count* per symbol (floor to the lot) using equity at the first execution bar's
-    fill prices; each symbol then trades toward its target on every following bar until reached or superseded, so a
-    trade blocked by T+2, a locked limit, suspension or cash is retried, not dropped.
+    weights[t] is the target decided at bar t's close (all-NaN row = no new decision); it is acted on from bar t+1.
+    Inside a decision row a NaN means "keep the shares held", so a strategy can leave a name alone instead of
+    trading it back to a weight. A decision fixes a target *share count* per other symbol (floor to the lot) using
+    equity at the first execution bar's fill prices; each symbol then trades toward its target on every following
+    bar until reached or superseded, so a trade blocked by T+2, a locked limit, suspension or cash is retried, not
+    dropped. ``bars`` may carry a ``share_factor`` panel (1 + ratio on a stock dividend's ex-date, else 1).
     ``mark`` is the forward-filled close used to value symbols without a usable fill price.
     """
-    args = _kernel_inputs(weights, bars, mark, init_cash, rules)
-    size, fees, positions, cash, signal = _plan_kernel(*args)
+    args = kernel_inputs(weights, bars, mark, init_cash, rules)
+    size, fees, positions, cash, signal, cancelled = plan_kernel(*args)
     price = args[1]
     return OrderPlan(
         size=size,
@@ -58,17 +69,19 @@ def plan_orders(
         positions=positions,
         cash=cash,
         signal=signal,
+        cancelled=cancelled,
     )
 
 
-def _kernel_inputs(
+def kernel_inputs(
     weights: np.ndarray, bars: dict[str, np.ndarray], mark: np.ndarray, init_cash: float, rules: Rules
 ) -> tuple:
-    """Positional arguments of :func:`_plan_kernel` (separate so the kernel can be timed on its own)."""
+    """Positional arguments of :func:`plan_kernel` (separate so the kernel can be timed on its own)."""
     price = fill_price_panel(bars, rules.fill)
     can_buy, can_sell = tradable_masks(bars, rules.fill)
+    factor = share_factor_panel(bars)
     shape = np.shape(weights)
-    if len(shape) != 2 or any(np.shape(a) != shape for a in (price, can_buy, can_sell, mark)):
+    if len(shape) != 2 or any(np.shape(a) != shape for a in (price, can_buy, can_sell, mark, factor)):
         # The kernel does not bounds-check: a mismatched panel would read garbage instead of raising.
         raise ValueError(f"weights {shape}, fill price {np.shape(price)} and mark {np.shape(mark)} must match")
 
@@ -83,9 +96,11 @@ def _kernel_inputs(
         np.ascontiguousarray(can_buy, dtype=np.bool_),
         np.ascontiguousarray(can_sell, dtype=np.bool_),
         f64(mark),
+        f64(factor),
         float(init_cash),
         float(rules.lot),
         int(rules.min_hold_bars),
+        int(rules.bonus_lock_bars),
         float(rules.buy_fee),
         float(rules.sell_fee + rules.sale_tax),
         _CASH_EPS,
@@ -93,23 +108,35 @@ def _kernel_inputs(
 
 
 @numba.njit(cache=True)
-def _plan_kernel(
+def _sellable_lots(qty: float, held: float, lot: float) -> float:
+    """Most shares <= ``qty`` that whole lots plus, optionally, the position's odd lot (odd-lot board) make up."""
+    lots = np.floor(qty / lot) * lot
+    odd = held % lot
+    if odd > 0 and qty >= odd:
+        lots = max(lots, np.floor((qty - odd) / lot) * lot + odd)
+    return lots
+
+
+@numba.njit(cache=True)
+def plan_kernel(
     weights: np.ndarray,
     price: np.ndarray,
     can_buy: np.ndarray,
     can_sell: np.ndarray,
     mark: np.ndarray,
+    share_factor: np.ndarray,
     init_cash: float,
     lot: float,
     hold: int,
+    bonus_lock: int,
     buy_fee: float,
     sell_rate: float,
     cash_eps: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The planning loop of :func:`plan_orders` on plain arrays; returns (size, fees, positions, cash, signal).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The planning loop of :func:`plan_orders` on plain arrays; returns (size, fees, positions, cash, signal,
+    cancelled).
 
-    Share counts are whole numbers held in float64, so the rolling unsettled sum below is exact (no drift from
-    adding and later subtracting the same lot).
+    Share counts are whole numbers held in float64, so the running unsettled sum below is exact.
     """
     n, m = weights.shape
     size = np.full((n, m), np.nan)
@@ -117,24 +144,41 @@ def _plan_kernel(
     positions = np.empty((n, m))
     cash_path = np.empty(n)
     signal = np.full((n, m), -1, dtype=np.int64)
+    cancelled = np.zeros((n, m))
 
     pos = np.zeros(m)
-    target = np.zeros(m)  # pending target shares; meaningful only once a decision exists (decision >= 0)
+    target = np.zeros(m)  # pending target shares, for symbols not kept
+    keep = np.ones(m, dtype=np.bool_)  # no target: trade nothing (before any decision, or NaN in the decision)
     ref = np.empty(m)
-    # Shares bought on each of the last `hold` bars (ring buffer) and their sum: the lots T+2 still locks.
-    ring = np.zeros((max(hold, 1), m))
+    # Locked shares (unsettled buys, unlisted bonus shares) and when they unlock: release[t % span] becomes
+    # sellable at the start of bar t. A lock of 0 or 1 bar never binds: a bar's sells come before its buys.
+    span = max(hold, bonus_lock, 1) + 1
+    release = np.zeros((span, m))
     unsettled = np.zeros(m)
     cash = init_cash
     decision = -1  # weights row behind the current targets
 
     for t in range(n):
-        if hold >= 2 and t > 0:
-            # Window of locked buys moves from bars [t-hold, t-2] to [t-hold+1, t-1]. With hold <= 1 a lot bought
-            # on one bar is sellable on the next, so nothing is ever locked at sell time.
-            new, old = (t - 1) % hold, t % hold
-            for j in range(m):
-                unsettled[j] += ring[new, j] - ring[old, j]
-                ring[old, j] = 0.0  # slot is reused for this bar's buys
+        slot = t % span
+        for j in range(m):
+            unsettled[j] -= release[slot, j]
+            release[slot, j] = 0.0
+
+        # Stock dividends at the ex-date's open: bonus shares, fraction cancelled; targets follow in share units.
+        for j in range(m):
+            k = share_factor[t, j]
+            if k == 1.0 or not np.isfinite(k):
+                continue
+            if pos[j] > 0:
+                exact = pos[j] * k
+                whole = np.floor(exact + _WHOLE_EPS)
+                cancelled[t, j] = max(exact - whole, 0.0)
+                bonus = whole - pos[j]
+                pos[j] = whole
+                if bonus > 0 and bonus_lock > 0:
+                    unsettled[j] += bonus
+                    release[(t + bonus_lock) % span, j] += bonus
+            target[j] = np.floor(target[j] * k + _WHOLE_EPS)
 
         if t > 0:
             decided = False
@@ -148,7 +192,7 @@ def _plan_kernel(
                 for j in range(m):
                     r = price[t, j]
                     if not (np.isfinite(r) and r > 0):
-                        r = mark[t - 1, j]
+                        r = mark[t - 1, j] / share_factor[t, j]  # yesterday's close in today's share units
                     if np.isfinite(r) and r > 0:
                         ref[j] = r
                         held_value += pos[j] * r
@@ -157,46 +201,46 @@ def _plan_kernel(
                 equity = cash + held_value
                 for j in range(m):
                     w = weights[t - 1, j]
-                    if np.isnan(w):
-                        w = 0.0
-                    elif np.isinf(w):
+                    if np.isinf(w):
                         w = _BIG if w > 0 else -_BIG
                     raw = np.floor(w * equity / ref[j] / lot) * lot
-                    # An unpriceable symbol (no fill price, never traded) cannot be sized: leave it as it is.
-                    target[j] = max(raw, 0.0) if np.isfinite(raw) else pos[j]
+                    # NaN weight = keep; an unpriceable symbol (no fill price, never traded) cannot be sized either.
+                    keep[j] = not np.isfinite(raw)
+                    if not keep[j]:
+                        target[j] = max(raw, 0.0)
 
-        if decision >= 0:
-            # Sells first so their proceeds fund the same bar's buys.
-            for j in range(m):
-                want = pos[j] - target[j]
-                if want <= 0 or not can_sell[t, j]:
-                    continue
-                qty = min(want, max(0.0, pos[j] - unsettled[j]))
-                if qty <= 0:
-                    continue
-                cash += qty * price[t, j] * (1.0 - sell_rate)
-                pos[j] -= qty
-                size[t, j] = -qty
-                fees[t, j] = sell_rate
-                signal[t, j] = decision
-            # Buys in column order (deterministic); each limited to whole lots the remaining cash can pay for.
-            for j in range(m):
-                want = target[j] - pos[j]
-                if want <= 0 or not can_buy[t, j]:
-                    continue
-                unit = price[t, j] * (1.0 + buy_fee)
-                affordable = np.floor(cash * (1.0 - cash_eps) / unit / lot) * lot
-                qty = min(want, affordable)
-                if qty <= 0:
-                    continue
-                cash -= qty * unit
-                pos[j] += qty
-                if hold >= 2:
-                    ring[t % hold, j] = qty
-                size[t, j] = qty
-                fees[t, j] = buy_fee
-                signal[t, j] = decision
+        # Sells first so their proceeds fund the same bar's buys.
+        for j in range(m):
+            want = pos[j] - target[j]
+            if keep[j] or want <= 0 or not can_sell[t, j]:
+                continue
+            qty = _sellable_lots(min(want, pos[j] - unsettled[j]), pos[j], lot)
+            if qty <= 0:
+                continue
+            cash += qty * price[t, j] * (1.0 - sell_rate)
+            pos[j] -= qty
+            size[t, j] = -qty
+            fees[t, j] = sell_rate
+            signal[t, j] = decision
+        # Buys in column order (deterministic); each limited to whole lots the remaining cash can pay for.
+        for j in range(m):
+            want = np.floor((target[j] - pos[j]) / lot) * lot
+            if keep[j] or want <= 0 or not can_buy[t, j]:
+                continue
+            unit = price[t, j] * (1.0 + buy_fee)
+            affordable = np.floor(cash * (1.0 - cash_eps) / unit / lot) * lot
+            qty = min(want, affordable)
+            if qty <= 0:
+                continue
+            cash -= qty * unit
+            pos[j] += qty
+            if hold > 1:
+                unsettled[j] += qty
+                release[(t + hold) % span, j] += qty
+            size[t, j] = qty
+            fees[t, j] = buy_fee
+            signal[t, j] = decision
         positions[t] = pos
         cash_path[t] = cash
 
-    return size, fees, positions, cash_path, signal
+    return size, fees, positions, cash_path, signal, cancelled

@@ -23,12 +23,15 @@ class Rules:
     settlement_days: int = 2
     # "next_open" = D+1 open (ATO), "vwap" = D+1 VWAP, "close" = D+1 close (ATC).
     fill: str = "next_open"
+    # Bonus shares of a stock dividend are credited at the ex-date but only trade once listed, typically three to
+    # five weeks later; until then they cannot be sold. 20 sessions is an assumption, not an exchange rule.
+    bonus_lock_bars: int = 20
 
     def __post_init__(self) -> None:
         if self.fill not in FILLS:
             raise ValueError(f"fill must be one of {FILLS}, got {self.fill!r}")
-        if self.lot < 1 or self.settlement_days < 0:
-            raise ValueError("lot must be >= 1 and settlement_days >= 0")
+        if self.lot < 1 or self.settlement_days < 0 or self.bonus_lock_bars < 0:
+            raise ValueError("lot must be >= 1, settlement_days >= 0 and bonus_lock_bars >= 0")
 
     @property
     def min_hold_bars(self) -> int:
@@ -45,6 +48,18 @@ class Rules:
 def fill_price_panel(bars: dict[str, np.ndarray], fill: str) -> np.ndarray:
     """Price at which an order *executed on a bar* fills (the caller shifts decisions by one bar)."""
     return {"next_open": bars["open"], "vwap": bars["vwap"], "close": bars["close"]}[fill]
+
+
+def share_factor_panel(bars: dict[str, np.ndarray]) -> np.ndarray:
+    """Shares held after each bar's corporate actions per share held before (1 + ratio on a stock dividend's
+    ex-date); 1 everywhere when ``bars`` has no ``share_factor`` panel."""
+    factor = bars.get("share_factor")
+    if factor is None:
+        return np.ones(np.shape(bars["close"]))
+    factor = np.asarray(factor, dtype=float)
+    if not (np.isfinite(factor) & (factor > 0)).all():
+        raise ValueError("share_factor must be finite and positive (1 on days without a corporate action)")
+    return factor
 
 
 def tradable_masks(bars: dict[str, np.ndarray], fill: str) -> tuple[np.ndarray, np.ndarray]:

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import vectorbt as vbt
 
-from vn_pipeline.lib.backtest.engine import plan_orders
-from vn_pipeline.lib.backtest.rules import Rules
+from vn_pipeline.lib.backtest.engine import OrderPlan, plan_orders
+from vn_pipeline.lib.backtest.rules import Rules, share_factor_panel
 from vn_pipeline.lib.backtest.stats import compute_stats
 
 BAR_FIELDS = ("open", "high", "low", "close", "vwap", "volume", "ceiling", "floor")
@@ -22,8 +22,8 @@ class BacktestResult:
     equity: pd.Series
     trades: pd.DataFrame  # one row per fill: date, symbol, side, shares, price, fees, tax, signal_date
     positions: pd.DataFrame  # shares held after each bar
-    orders: pd.DataFrame  # the decisions: signal_date, symbol, target_weight (the book and its exits)
-    marks: pd.DataFrame  # the prices positions are valued at (last close, forward-filled)
+    orders: pd.DataFrame  # the decisions: signal_date, symbol, target_weight (NaN = keep the shares held)
+    marks: pd.DataFrame  # the quoted prices positions are valued at (last close, carried across ex-dates)
     cash: pd.Series
     stats: dict[str, float] = field(default_factory=dict)
     portfolio: object | None = None  # the vectorbt Portfolio, for further analysis
@@ -34,7 +34,34 @@ def _align(target_weights: pd.DataFrame, bars: dict[str, pd.DataFrame]) -> dict[
     if missing:
         raise ValueError(f"bars missing panels: {missing}")
     idx, cols = target_weights.index, target_weights.columns
-    return {k: bars[k].reindex(index=idx, columns=cols).to_numpy(dtype=float) for k in BAR_FIELDS}
+    arr = {k: bars[k].reindex(index=idx, columns=cols).to_numpy(dtype=float) for k in BAR_FIELDS}
+    if "share_factor" in bars:
+        arr["share_factor"] = bars["share_factor"].reindex(index=idx, columns=cols).fillna(1.0).to_numpy(dtype=float)
+    return arr
+
+
+def _replay_orders(plan: OrderPlan, cum: np.ndarray, close_adj: np.ndarray) -> dict[str, np.ndarray]:
+    """The plan as vectorbt orders in share units fixed at the panel's first bar (shares / cumulative factor,
+    prices × factor), in which bonus shares are no event at all. Only the cancelled fraction of a share is: it
+    leaves the position at no proceeds, folded into the bar's order with a fixed fee that takes its value back
+    out, so vectorbt's cash equals the plan's to the VND."""
+    size = plan.size / cum
+    price = plan.price * cum
+    fees = plan.fees.copy()
+    fixed = np.zeros_like(fees)
+    ti, sj = np.nonzero(plan.cancelled > 0)
+    for t, j in zip(ti, sj, strict=True):
+        gone = plan.cancelled[t, j] / cum[t, j]
+        if np.isfinite(plan.size[t, j]):
+            q, p = plan.size[t, j], plan.price[t, j]
+            cash_delta = -q * p - fees[t, j] * abs(q) * p  # what the plan booked for the real fill
+            size[t, j] -= gone
+        else:
+            cash_delta = 0.0
+            size[t, j], price[t, j] = -gone, close_adj[t, j]
+        s, pr = size[t, j], price[t, j]
+        fixed[t, j] = -cash_delta - s * pr - fees[t, j] * abs(s) * pr
+    return {"size": size, "price": price, "fees": fees, "fixed_fees": fixed}
 
 
 def _trade_table(plan, index: pd.Index, columns: pd.Index, rules: Rules) -> pd.DataFrame:
@@ -59,10 +86,12 @@ def _trade_table(plan, index: pd.Index, columns: pd.Index, rules: Rules) -> pd.D
 
 
 def order_table(target_weights: pd.DataFrame) -> pd.DataFrame:
-    """Each decision's book: every non-zero target, plus a zero for each name the decision exits."""
-    decisions = target_weights.dropna(how="all").fillna(0.0)
-    exits = (decisions == 0) & (decisions.shift(1).fillna(0.0) > 0)
-    long = decisions.where((decisions > 0) | exits).stack().dropna().rename("target_weight").reset_index()
+    """Each decision's book: every non-zero target, a zero for each name it exits, and NaN for each name it keeps
+    at the shares held (a NaN weight inside a decision row)."""
+    decisions = target_weights.dropna(how="all")
+    in_book = (decisions > 0).where(decisions.notna()).ffill().fillna(False).astype(bool)
+    listed = (decisions > 0) | in_book.shift(1, fill_value=False)
+    long = decisions.stack()[listed.stack().to_numpy()].rename("target_weight").reset_index()
     long.columns = ORDER_COLUMNS
     return long
 
@@ -77,38 +106,45 @@ def run_backtest(
     """Backtest long-only target weights (rows = decision dates, columns = symbols) under VN rules.
 
     A row dated D is a decision at D's close; orders fill on the next bar at ``rules.fill``. NaN rows mean
-    "no new decision". Weights are fractions of equity; their sum should be <= 1 (cash never goes negative:
-    buys are cut to the lots the cash can pay for). ``benchmark``: the benchmark's daily returns, for the
-    excess return and information ratio.
+    "no new decision"; a NaN inside a decision row keeps that name's shares as they are. Weights are fractions of
+    equity; their sum should be <= 1 (cash never goes negative: buys are cut to the lots the cash can pay for).
+    ``bars``: quoted (unadjusted) prices, and optionally ``share_factor`` (1 + ratio on a stock dividend's ex-date)
+    so that holdings receive their bonus shares. ``benchmark``: the benchmark's daily returns, for the excess
+    return and information ratio.
     """
     rules = rules or Rules()
     if (target_weights.fillna(0.0) < 0).to_numpy().any():
         raise ValueError("long-only: negative target weights are not allowed (no short selling in VN retail)")
     arr = _align(target_weights, bars)
-    mark = pd.DataFrame(arr["close"]).ffill().to_numpy()
+    cum = np.cumprod(share_factor_panel(arr), axis=0)
+    # Carried across a day without a trade in first-bar share units, so an ex-date falling on it still cuts the mark.
+    mark_adj = pd.DataFrame(arr["close"] * cum).ffill().to_numpy()
+    mark = mark_adj / cum
     plan = plan_orders(target_weights.to_numpy(dtype=float), arr, mark, float(init_cash), rules)
 
     idx, cols = target_weights.index, target_weights.columns
-    close = pd.DataFrame(mark, index=idx, columns=cols).bfill()  # vectorbt needs a finite valuation price
+    close = pd.DataFrame(mark_adj, index=idx, columns=cols).bfill()  # vectorbt needs a finite valuation price
+    orders = _replay_orders(plan, cum, close.to_numpy())
     pf = vbt.Portfolio.from_orders(
         close=close,
-        size=pd.DataFrame(plan.size, index=idx, columns=cols),
+        **{name: pd.DataFrame(values, index=idx, columns=cols) for name, values in orders.items()},
         size_type="amount",
-        price=pd.DataFrame(plan.price, index=idx, columns=cols),
-        fees=pd.DataFrame(plan.fees, index=idx, columns=cols),
         init_cash=float(init_cash),
         cash_sharing=True,
         group_by=True,
         # The planner's own order: sells first, then buys by column. Precomputed, it is ~4x faster than "auto",
         # which sorts every bar by order value.
-        call_seq=np.argsort(~(plan.size < 0), axis=1, kind="stable"),
+        call_seq=np.argsort(~(orders["size"] < 0), axis=1, kind="stable"),
         allow_partial=False,
         raise_reject=True,
         freq="1D",
     )
-    vbt_pos = pf.assets().to_numpy()
+    vbt_pos = pf.assets().to_numpy() * cum
     vbt_cash = pf.cash().to_numpy()
-    if not (np.allclose(vbt_pos, plan.positions, atol=1e-6) and np.allclose(vbt_cash, plan.cash, rtol=1e-9, atol=1e-4)):
+    if not (
+        np.allclose(vbt_pos, plan.positions, rtol=1e-9, atol=1e-6)
+        and np.allclose(vbt_cash, plan.cash, rtol=1e-9, atol=1e-4)
+    ):
         raise RuntimeError("vectorbt fills diverged from the rule-enforcing order plan")
 
     trades = _trade_table(plan, idx, cols, rules)
@@ -118,7 +154,7 @@ def run_backtest(
         trades=trades,
         positions=pd.DataFrame(plan.positions, index=idx, columns=cols),
         orders=order_table(target_weights),
-        marks=close,
+        marks=pd.DataFrame(mark, index=idx, columns=cols).bfill(),
         cash=pd.Series(vbt_cash, index=idx, name="cash"),
         stats=compute_stats(pf.returns(), equity, trades, pf.trades.closed, benchmark),
         portfolio=pf,

@@ -60,7 +60,7 @@ def save_backtest(conn: psycopg.Connection[Any], strategy: str, result: Backtest
               ((strategy, r.trading_date, r.symbol, int(r.shares), float(r.price), float(r.value), float(r.weight))
                for r in positions.itertuples(index=False)))  # fmt: skip
         _copy(cur, "orders", ["strategy", "signal_date", "symbol", "target_weight"],
-              ((strategy, r.signal_date, r.symbol, float(r.target_weight))
+              ((strategy, r.signal_date, r.symbol, None if math.isnan(r.target_weight) else float(r.target_weight))
                for r in result.orders.itertuples(index=False)))  # fmt: skip
         _copy(cur, "trades",
               ["strategy", "trading_date", "symbol", "side", "shares", "price", "fees", "tax", "signal_date"],

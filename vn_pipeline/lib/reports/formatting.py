@@ -25,15 +25,15 @@ _PCT_TOKENS = frozenset(
     {
         "return", "returns", "drawdown", "volatility", "vol", "var", "cvar", "es", "kelly", "loss", "losses",
         "weight", "weights", "exposure", "rate", "pct", "percent", "alpha", "stress", "cagr", "fraction", "share",
-        "tracking", "invested",
+        "tracking", "invested", "usage",
     }
 )  # fmt: skip
 _RATIO_TOKENS = frozenset(
     {"sharpe", "sortino", "calmar", "information", "ratio", "beta", "ir", "skew", "kurtosis", "corr", "correlation"}
 )
 _DAY_TOKENS = frozenset({"days", "day", "duration", "horizon"})
-# Foreign "room" is a share count in the risk tables (shares foreigners may still buy); its ratio to the book is
-# named share_of_foreign_room and is caught as a fraction first.
+# Foreign "room" is a share count in the risk tables (shares foreigners may still buy); its ratio to the book
+# (share_of_foreign_room) and the used part of the foreign cap (foreign_room_usage) are caught as fractions first.
 _COUNT_TOKENS = frozenset({"shares", "volume", "qty", "quantity", "count", "n", "trades", "fills", "positions", "room"})
 _MONEY_TOKENS = frozenset({"value", "nav", "equity", "cash", "vnd", "notional", "fees", "fee", "tax", "pnl"})
 

@@ -5,7 +5,7 @@ Sign and unit conventions are stated once at the top of ``metrics.py``: daily si
 VaR / CVaR / stress losses as positive fractions of NAV, drawdowns as negative fractions.
 """
 
-from vn_pipeline.lib.risk.liquidity import average_daily_value, days_to_exit, traded_value
+from vn_pipeline.lib.risk.liquidity import average_daily_value, days_to_exit, foreign_room_usage, traded_value
 from vn_pipeline.lib.risk.metrics import (
     TRADING_DAYS,
     annualized_volatility,
@@ -43,6 +43,7 @@ __all__ = [
     "days_to_exit",
     "drawdown",
     "equity_curve",
+    "foreign_room_usage",
     "half_kelly",
     "hhi",
     "historical_cvar",

@@ -42,3 +42,17 @@ def days_to_exit(position_value: pd.Series, adv_value: pd.Series, participation:
     capacity = capacity.where(capacity > 0)  # 0 or negative ADV: no exit capacity, same as unknown
     days = (size / capacity).mask(capacity.isna() & size.notna(), np.inf)
     return days.mask(size == 0, 0.0)
+
+
+def foreign_room_usage(room: pd.Series, foreign_limit: pd.Series, shares_outstanding: pd.Series) -> pd.Series:
+    """Fraction of the foreign ownership cap already used, per symbol: foreign-held / (limit × outstanding)
+    = 1 − room / (limit × outstanding), with ``room`` the shares foreigners may still buy and ``foreign_limit``
+    a fraction (0.49, 0.30 for banks, 1.0).
+
+    Indexed like ``room``. NaN where the room, the limit or the outstanding shares are unknown or the cap is 0 (no
+    foreign ownership allowed: usage undefined), never a guess. Not clipped: a vendor's negative room (foreign
+    ownership above the cap, which happens after a cap is lowered) gives a usage above 1, and that is the fact.
+    """
+    room = room.astype(float)
+    cap = foreign_limit.astype(float).reindex(room.index) * shares_outstanding.astype(float).reindex(room.index)
+    return (1.0 - room / cap.where(cap > 0)).rename("foreign_room_usage")

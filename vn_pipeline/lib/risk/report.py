@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from vn_pipeline.lib.risk.liquidity import days_to_exit
+from vn_pipeline.lib.risk.liquidity import days_to_exit, foreign_room_usage
 from vn_pipeline.lib.risk.metrics import drawdown, half_kelly
 from vn_pipeline.lib.risk.portfolio import portfolio_risk, position_risk, top_weights
 from vn_pipeline.lib.risk.stress import historical_window_loss, limit_down_loss
@@ -30,6 +30,8 @@ class BookOnDay:
     limit_down_returns: pd.Series  # floor of the next session / close - 1 per held symbol (negative)
     foreign_room: pd.Series  # shares foreigners may still buy, per symbol
     shares: pd.Series  # shares held per symbol
+    foreign_limit: pd.Series  # foreign ownership cap as a fraction of shares outstanding, per symbol (NaN: unknown)
+    shares_outstanding: pd.Series  # per symbol, on the day (after its stock dividends; NaN: unknown)
     history_returns: pd.DataFrame | None = None  # longer history for the replayed windows (default: asset_returns)
     history_benchmark: pd.Series | None = None  # the benchmark over history_returns' dates
 
@@ -84,6 +86,8 @@ def build_report(
         foreign_room=room,
         # The book's size against what foreigners may still buy: > 1 means a foreign fund could not build it.
         share_of_foreign_room=book.shares.reindex(positions.index) / room.where(room > 0),
+        # How full the foreign cap already is: near 1, foreign buyers of the name are about to be shut out.
+        foreign_room_usage=foreign_room_usage(room, book.foreign_limit, book.shares_outstanding),
     )
 
     stress_rows = [

@@ -124,7 +124,8 @@ def known_exchanges(directory: Path) -> dict[str, str]:
 
 def listings_from_landing_files(paths: list[Path], exchanges: dict[str, str] | None = None) -> pd.DataFrame:
     """One listing per landed file: symbol, exchange (from ``exchanges``, else inferred from the trades, and
-    then flagged ``exchange_inferred``), reference price and the day's limits."""
+    then flagged ``exchange_inferred``), reference price and the day's limits. Shares outstanding and the
+    foreign ownership limit are not in vnstock's files: left NULL."""
     rows = []
     for path in paths:
         ticks = read_intraday_file(path).ticks
@@ -144,6 +145,9 @@ def listings_from_landing_files(paths: list[Path], exchanges: dict[str, str] | N
                 "ceiling_price": ceiling,
                 "floor_price": floor,
                 "first_day": False,
+                # vnstock files carry neither: NULL, so foreign-room usage stays unknown rather than guessed
+                "shares_outstanding": None,
+                "foreign_limit": None,
                 "exchange_inferred": known is None,
             }
         )

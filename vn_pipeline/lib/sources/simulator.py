@@ -84,6 +84,7 @@ class MarketSimulator:
         self._symbols = self._params["symbol"].to_numpy(dtype=object)
         self._exchange = self._params["exchange"].to_numpy(dtype=object)
         self._sector = self._params["sector"].to_numpy(dtype=object)
+        self._foreign_limit = self._params["foreign_cap_pct"].to_numpy(dtype=float) / 100.0  # as DailyPath._cap
         self._col = {s: i for i, s in enumerate(self._symbols)}
 
     # --------------------------------------------------------------------------------------- frames
@@ -106,7 +107,9 @@ class MarketSimulator:
         return {"trading_date": days[rows], "symbol": self._symbols[cols]}
 
     def listings(self, start: dt.date, end: dt.date) -> pd.DataFrame:
-        """Every listed symbol on every trading day (traded or not), with reference and band."""
+        """Every listed symbol on every trading day (traded or not), with reference and band, shares outstanding
+        (after the day's stock dividend) and the foreign ownership limit as a fraction: foreign_flows' room of
+        that day is floor(foreign_limit x shares_outstanding) - shares foreigners hold."""
         recs = self._window(start, end)
         if not recs:
             return pd.DataFrame(columns=LISTING_COLUMNS)
@@ -124,6 +127,8 @@ class MarketSimulator:
             "ceiling_price": ceil[mask].astype(np.int64),
             "floor_price": floor[mask].astype(np.int64),
             "first_day": first[mask],
+            "shares_outstanding": self._stack(recs, "shares_outstanding")[mask],
+            "foreign_limit": self._foreign_limit[cols],
         }
         return pd.DataFrame(out, columns=LISTING_COLUMNS)
 

@@ -126,7 +126,9 @@ class DayRecord:
     f_sell: np.ndarray
     f_buy_px: np.ndarray
     f_sell_px: np.ndarray
-    room: np.ndarray
+    room: np.ndarray  # foreign room after the day: floor(cap fraction x shares_outstanding) - foreign_held
+    shares_outstanding: np.ndarray  # int64, after the day's ex-date adjustment (point-in-time)
+    foreign_held: np.ndarray  # int64 shares held by foreigners after the day's flows
     dividends: list[tuple[int, float, int, int]] = field(default_factory=list)  # (col, ratio, before, after)
 
 
@@ -290,6 +292,8 @@ class DailyPath:
             extra = np.round(self.shares[cols] * ratio).astype(np.int64)
             self.hold[cols] = self.hold[cols] + np.round(self.hold[cols] * ratio).astype(np.int64)
             self.shares[cols] += extra
+            # Foreigners get their new shares too; rounding must not lift a full holding over the new cap.
+            self.hold[cols] = np.minimum(self.hold[cols], self._cap()[cols])
         floor, ceil = price_limits_array(ex, ref, first)
 
         # Returns: market + sector + idiosyncratic, each GARCH(1,1) with symmetric zero-median innovations:
@@ -360,7 +364,7 @@ class DailyPath:
         room_before = np.maximum(cap - self.hold, 0)
         f_buy = np.minimum(f_buy, room_before + f_sell - (room_before + f_sell) % lot)
         self.hold = self.hold + f_buy - f_sell
-        room = np.maximum(cap - self.hold, 0)
+        room = cap - self.hold  # 0 <= hold <= cap: sells are capped by the holding, buys by the room
         f_buy_px = np.clip(round_nearest_tick(cx, vwap + 0.25 * rng_px * g[6]), low, high)
         f_sell_px = np.clip(round_nearest_tick(cx, vwap + 0.25 * rng_px * g[7]), low, high)
 
@@ -390,5 +394,7 @@ class DailyPath:
             f_buy_px=np.where(traded, f_buy_px, zero).astype(i32),
             f_sell_px=np.where(traded, f_sell_px, zero).astype(i32),
             room=room.astype(np.int64),
+            shares_outstanding=self.shares.copy(),
+            foreign_held=self.hold.copy(),
             dividends=dividends,
         )
