@@ -128,9 +128,9 @@ def pandas_event_loop(
 
     Each day reads its rows with ``.loc`` and walks the symbols in column order: stock dividends credit
     floor(shares × factor) (bonus shares locked until listed); on the bar after a decision, target share counts
-    are fixed from equity at that bar's fill prices (previous close if no fill price), then every bar sells toward
-    target first (whole lots plus the odd lot; shares bought fewer than ``min_hold_bars`` ago cannot be sold),
-    then buys whole lots the cash can pay for. Locked limits and no-volume days block the side they block.
+    are fixed from equity at the decision's close, then every bar sells toward target first (whole lots plus the
+    odd lot; shares bought fewer than ``min_hold_bars`` ago cannot be sold), then buys whole lots, each cut by the
+    same fraction when the cash cannot pay for all. Locked limits and no-volume days block the side they block.
     """
     fill_panel = {"next_open": bars["open"], "vwap": bars["vwap"], "close": bars["close"]}[rules.fill]
     factor = bars["share_factor"]
@@ -168,9 +168,9 @@ def pandas_event_loop(
 
         if i > 0 and weights.loc[days[i - 1]].notna().any():
             decision, prev_mark = weights.loc[days[i - 1]], mark.loc[days[i - 1]]
-            ref = {}
+            ref = {}  # sized at the decision's close, in today's share units
             for s in symbols:
-                p = px[s] if usable(px[s]) else prev_mark[s] / k_day[s]
+                p = prev_mark[s] / k_day[s]
                 ref[s] = p if usable(p) else math.nan
             equity = cash + sum(positions.get(s, 0.0) * ref[s] for s in symbols if usable(ref[s]))
             targets = {}  # a name without a target (NaN weight, or no price to size it) is left alone
@@ -193,13 +193,20 @@ def pandas_event_loop(
             cash += qty * px[s] * (1.0 - sell_rate)
             positions[s] = have - qty
             fills += 1
+        wants = {}
         for s in targets:
+            want = math.floor((targets[s] - positions.get(s, 0.0)) / lot) * lot
+            if want > 0 and active(px[s], vol[s]) and not (px[s] >= ceiling[s] and one_price[s]):
+                wants[s] = want
+        need = 0.0
+        for s, want in wants.items():
+            need += want * px[s] * (1.0 + rules.buy_fee)
+        budget = cash * (1.0 - _CASH_EPS)
+        share = 1.0 if need <= budget else budget / need  # short of cash: every buy gets the same fraction
+        for s, want in wants.items():
             have = positions.get(s, 0.0)
-            if have >= targets[s] or not active(px[s], vol[s]) or (px[s] >= ceiling[s] and one_price[s]):
-                continue
             unit = px[s] * (1.0 + rules.buy_fee)
-            want = math.floor((targets[s] - have) / lot) * lot
-            qty = min(want, math.floor(cash * (1.0 - _CASH_EPS) / unit / lot) * lot)
+            qty = min(math.floor(want * share / lot) * lot, math.floor(cash * (1.0 - _CASH_EPS) / unit / lot) * lot)
             if qty <= 0:
                 continue
             cash -= qty * unit

@@ -54,7 +54,7 @@ def reference_plan(
                 targets[j] = float(math.floor(targets[j] * k + 1e-6))
 
         if t > 0 and np.isfinite(weights[t - 1]).any():
-            ref = [price[t, j] if usable(price[t, j]) else mark[t - 1, j] / factor[t, j] for j in range(m)]
+            ref = [mark[t - 1, j] / factor[t, j] for j in range(m)]  # the decision's close, today's share units
             equity = cash
             for j in range(m):
                 if usable(ref[j]):
@@ -78,12 +78,16 @@ def reference_plan(
             pos[j] -= qty
             size[t, j] = -qty
             fees[t, j] = sell_rate
-        for j in sorted(targets):
-            want = math.floor((targets[j] - pos[j]) / lot) * lot
-            if want <= 0 or not can_buy[t, j]:
-                continue
+        wants = {j: math.floor((targets[j] - pos[j]) / lot) * lot for j in sorted(targets) if can_buy[t, j]}
+        wants = {j: q for j, q in wants.items() if q > 0}
+        need = 0.0
+        for j, q in wants.items():
+            need += q * price[t, j] * (1.0 + rules.buy_fee)
+        budget = cash * (1.0 - _CASH_EPS)
+        share = 1.0 if need <= budget else budget / need  # short of cash: the same fraction of every buy
+        for j, q in wants.items():
             unit = price[t, j] * (1.0 + rules.buy_fee)
-            qty = min(want, math.floor(cash * (1.0 - _CASH_EPS) / unit / lot) * lot)
+            qty = min(math.floor(q * share / lot) * lot, math.floor(cash * (1.0 - _CASH_EPS) / unit / lot) * lot)
             if qty <= 0:
                 continue
             cash -= qty * unit
@@ -277,9 +281,9 @@ def test_nan_inside_a_decision_keeps_the_shares_held() -> None:
     weights = np.array([[0.5, 0.5], [N, N], [N, 0.3], [N, N], [N, N]])
     plan = plan_orders(weights, bars, bars["close"], 100_000.0, Rules())
     # A rose 40%; the row-2 decision keeps A (NaN) instead of trading it back to a weight, and resizes B to 30% of
-    # equity (851.5 cash + 70,000 + 49,000 -> 3,500 shares) once T+2 lets it sell on bar 4.
-    assert plan.positions[1].tolist() == [5000, 4900]
-    assert np.isnan(plan.size[2:, 0]).all() and plan.positions[-1].tolist() == [5000, 3500]
+    # equity (1,853 cash + 68,600 + 49,000 -> 3,500 shares) once T+2 lets it sell on bar 4.
+    assert plan.positions[1].tolist() == [4900, 4900]
+    assert np.isnan(plan.size[2:, 0]).all() and plan.positions[-1].tolist() == [4900, 3500]
 
 
 def test_stock_dividend_credits_bonus_shares_and_cancels_the_fraction() -> None:

@@ -86,9 +86,9 @@ def test_sells_fund_same_day_buys_with_shared_cash() -> None:
 def test_cash_never_negative_when_weights_overcommit() -> None:
     bars = make_bars({"A": [10.0] * 7, "B": [10.0] * 7})
     res = run_backtest(weights({"A": [0.8] + [N] * 6, "B": [0.8] + [N] * 6}), bars, 10_000.0, Rules())
-    # A takes 800 (8,012 with fee); the 1,988 left buys only 100 B.
-    assert res.positions.iloc[-1].tolist() == [800.0, 100.0]
-    assert res.cash.iloc[-1] == pytest.approx(10_000 - 900 * 10 * 1.0015)
+    # 1,600 shares cost 16,024 with fees: each name gets the same 62% of its lots (400), not A first.
+    assert res.positions.iloc[-1].tolist() == [400.0, 400.0]
+    assert res.cash.iloc[-1] == pytest.approx(10_000 - 800 * 10 * 1.0015)
     assert res.cash.min() >= 0.0
 
 
@@ -149,7 +149,7 @@ def test_no_trade_on_zero_volume_day() -> None:
 
 
 @pytest.mark.parametrize("fill", ["next_open", "vwap", "close"])
-def test_fill_is_next_bar_price_and_ignores_signal_bar_close(fill: str) -> None:
+def test_fill_is_next_bar_price_sized_at_the_signal_close(fill: str) -> None:
     prices = {"A": [10.0] * 7}
     opens = {"A": [10, 9.5, 10, 10, 10, 10, 10]}
     vwaps = {"A": [10, 9.8, 10, 10, 10, 10, 10]}
@@ -159,9 +159,11 @@ def test_fill_is_next_bar_price_and_ignores_signal_bar_close(fill: str) -> None:
     closes_b = {"A": [20, 10.2, 10, 10, 10, 10, 10]}  # signal bar's close changes
     b = run_backtest(w, make_bars(prices, open=opens, vwap=vwaps, close=closes_b), 100_000.0, Rules(fill=fill))
     expected = {"next_open": 9.5, "vwap": 9.8, "close": 10.2}[fill]
-    assert trade_rows(a)[0][0] == "2024-01-02"
-    assert trade_rows(a)[0][4] == expected
-    assert trade_rows(a) == trade_rows(b)
+    assert [row[0] for row in trade_rows(a) + trade_rows(b)] == ["2024-01-02"] * 2
+    assert trade_rows(a)[0][4] == trade_rows(b)[0][4] == expected
+    # The order is sized at the signal's close (the last price known when it is placed), never at the fill price:
+    # half of 100,000 at 10 is 5,000 shares, at 20 it is 2,500, whatever the next bar's price.
+    assert (trade_rows(a)[0][3], trade_rows(b)[0][3]) == (5000, 2500)
 
 
 # --- result shape and statistics -----------------------------------------------------------------------------------

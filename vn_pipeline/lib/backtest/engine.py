@@ -53,11 +53,12 @@ def plan_orders(
 
     weights[t] is the target decided at bar t's close (all-NaN row = no new decision); it is acted on from bar t+1.
     Inside a decision row a NaN means "keep the shares held", so a strategy can leave a name alone instead of
-    trading it back to a weight. A decision fixes a target *share count* per other symbol (floor to the lot) using
-    equity at the first execution bar's fill prices; each symbol then trades toward its target on every following
-    bar until reached or superseded, so a trade blocked by T+2, a locked limit, suspension or cash is retried, not
-    dropped. ``bars`` may carry a ``share_factor`` panel (1 + ratio on a stock dividend's ex-date, else 1).
-    ``mark`` is the forward-filled close used to value symbols without a usable fill price.
+    trading it back to a weight. A decision fixes a target *share count* per other symbol (floor to the lot) from
+    equity and prices at the decision's close, the last prices known when the orders are placed; each symbol then
+    trades toward its target on every following bar until reached or superseded, so a trade blocked by T+2, a
+    locked limit, suspension or cash is retried, not dropped. When cash is short, every buy gets the same fraction
+    of its lots. ``bars`` may carry a ``share_factor`` panel (1 + ratio on a stock dividend's ex-date, else 1).
+    ``mark`` is the forward-filled close (in each bar's share units) that decisions are sized at.
     """
     args = kernel_inputs(weights, bars, mark, init_cash, rules)
     size, fees, positions, cash, signal, cancelled = plan_kernel(*args)
@@ -150,6 +151,7 @@ def plan_kernel(
     target = np.zeros(m)  # pending target shares, for symbols not kept
     keep = np.ones(m, dtype=np.bool_)  # no target: trade nothing (before any decision, or NaN in the decision)
     ref = np.empty(m)
+    buy = np.zeros(m)  # whole lots each symbol would buy on the bar
     # Locked shares (unsettled buys, unlisted bonus shares) and when they unlock: release[t % span] becomes
     # sellable at the start of bar t. A lock of 0 or 1 bar never binds: a bar's sells come before its buys.
     span = max(hold, bonus_lock, 1) + 1
@@ -190,9 +192,8 @@ def plan_kernel(
                 decision = t - 1
                 held_value = 0.0
                 for j in range(m):
-                    r = price[t, j]
-                    if not (np.isfinite(r) and r > 0):
-                        r = mark[t - 1, j] / share_factor[t, j]  # yesterday's close in today's share units
+                    # Sized at the decision's own close (in today's share units): the fill price is not known yet.
+                    r = mark[t - 1, j] / share_factor[t, j]
                     if np.isfinite(r) and r > 0:
                         ref[j] = r
                         held_value += pos[j] * r
@@ -222,14 +223,21 @@ def plan_kernel(
             size[t, j] = -qty
             fees[t, j] = sell_rate
             signal[t, j] = decision
-        # Buys in column order (deterministic); each limited to whole lots the remaining cash can pay for.
+        # Buys: whole lots toward target. When the cash cannot pay for all of them, every name gets the same
+        # fraction of its lots, so none is favoured by its place in the columns.
+        need = 0.0
         for j in range(m):
             want = np.floor((target[j] - pos[j]) / lot) * lot
-            if keep[j] or want <= 0 or not can_buy[t, j]:
+            buy[j] = want if not keep[j] and want > 0 and can_buy[t, j] else 0.0
+            if buy[j] > 0:  # price is NaN on bars where a buy is impossible
+                need += buy[j] * price[t, j] * (1.0 + buy_fee)
+        budget = cash * (1.0 - cash_eps)
+        scale = 1.0 if need <= budget else budget / need
+        for j in range(m):
+            if buy[j] <= 0:
                 continue
             unit = price[t, j] * (1.0 + buy_fee)
-            affordable = np.floor(cash * (1.0 - cash_eps) / unit / lot) * lot
-            qty = min(want, affordable)
+            qty = min(np.floor(buy[j] * scale / lot) * lot, np.floor(cash * (1.0 - cash_eps) / unit / lot) * lot)
             if qty <= 0:
                 continue
             cash -= qty * unit
