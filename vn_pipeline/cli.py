@@ -172,9 +172,14 @@ def _print_risk(url: str) -> None:
             "SELECT trading_date, strategy, metric, value FROM risk.summary"
             " WHERE trading_date = (SELECT max(trading_date) FROM risk.summary) ORDER BY metric"
         ).fetchall()
-    if not rows:
-        return
-    day, strategy = rows[0][0], rows[0][1]
+        if not rows:
+            return
+        day, strategy = rows[0][0], rows[0][1]
+        fullest = conn.execute(
+            "SELECT symbol, foreign_room_usage FROM risk.positions WHERE trading_date = %s AND strategy = %s"
+            " AND foreign_room_usage IS NOT NULL ORDER BY foreign_room_usage DESC LIMIT 1",
+            (day, strategy),
+        ).fetchone()
     m = {metric: value for *_, metric, value in rows}
     _say(f"risk report {day} for {strategy} (one-day VaR/CVaR as % of NAV):")
     print(f"    NAV {m['nav']:,.0f} VND, {m['positions']:.0f} positions, cash {m['cash_weight']:.1%}, "
@@ -186,6 +191,8 @@ def _print_risk(url: str) -> None:
           f"(max {m['max_drawdown']:.1%}), slowest exit {m['max_days_to_exit']:.2f} days at 20% of ADV20")  # fmt: skip
     print(f"    stress: all names limit-down {m['stress_limit_down_all']:.1%}, worst VN30 drawdown replayed "
           f"{m['stress_worst_vn30_drawdown']:.1%}; half-Kelly {_number(m.get(f'half_kelly_{strategy}'))}")  # fmt: skip
+    if fullest:
+        print(f"    foreign room: fullest held name {fullest[0]}, {fullest[1]:.1%} of its foreign cap used")
 
 
 def report(args: argparse.Namespace) -> int:

@@ -54,7 +54,7 @@ def test_a_succeeded_close_starts_the_backtests_once_with_a_stable_run_key(insta
     first, again = _evaluate(instance, close), _evaluate(instance, close)
     assert isinstance(first, dg.RunRequest)
     assert first.job_name == "backtest" and first.partition_key is None  # the backtests are unpartitioned
-    assert first.run_key == again.run_key == f"close-{DAY}/backtest"
+    assert first.run_key == again.run_key == f"close-{DAY}/{close.run_id}/backtest"
     assert first.tags[CLOSE_DAY_TAG] == DAY and first.tags[CLOSE_RUN_TAG] == close.run_id
 
 
@@ -62,6 +62,15 @@ def test_a_close_over_a_window_chains_its_last_day(instance):
     window = {"dagster/asset_partition_range_start": "2024-02-26", "dagster/asset_partition_range_end": DAY}
     request = _evaluate(instance, _run(instance, "market_daily_close", window))
     assert isinstance(request, dg.RunRequest) and request.tags[CLOSE_DAY_TAG] == DAY
+
+
+def test_a_rerun_close_chains_again_and_a_backfill_does_not(instance):
+    first = _evaluate(instance, _run(instance, "market_daily_close", {"dagster/partition": DAY}))
+    rerun = _evaluate(instance, _run(instance, "market_daily_close", {"dagster/partition": DAY}))
+    assert isinstance(rerun, dg.RunRequest) and rerun.run_key != first.run_key  # a data fix refreshes the chain
+    backfill = {"dagster/partition": DAY, "dagster/backfill": "abcdefgh"}
+    skip = _evaluate(instance, _run(instance, "market_daily_close", backfill))
+    assert isinstance(skip, dg.SkipReason) and "backfill abcdefgh" in skip.skip_message
 
 
 def test_a_failed_close_starts_nothing(instance):
@@ -74,7 +83,7 @@ def test_the_backtests_of_a_close_start_its_risk_report(instance):
     request = _evaluate(instance, backtests)
     assert isinstance(request, dg.RunRequest)
     assert request.job_name == "risk" and request.partition_key == DAY
-    assert request.run_key == _evaluate(instance, backtests).run_key == f"close-{DAY}/risk"
+    assert request.run_key == _evaluate(instance, backtests).run_key == f"close-{DAY}/close-run/risk"
     assert defs.resolve_job_def("risk").partitions_def.has_partition_key(request.partition_key)
 
 
@@ -96,14 +105,17 @@ def test_the_chain_through_the_sensor_machinery(instance):
     cursor = tick(None).cursor  # the first tick only sets the cursor: history before it is not replayed
     _run(instance, "market_daily_close", {"dagster/partition": "2024-02-29"}, fail=True)
     _run(instance, "predict", {"dagster/partition": DAY})
-    _run(instance, "market_daily_close", {"dagster/partition": DAY})
+    close = _run(instance, "market_daily_close", {"dagster/partition": DAY})
 
     data = tick(cursor)
-    assert [(r.job_name, r.run_key) for r in data.run_requests] == [("backtest", f"close-{DAY}/backtest")]
+    assert [(r.job_name, r.run_key) for r in data.run_requests] == [
+        ("backtest", f"close-{DAY}/{close.run_id}/backtest")
+    ]
     cursor = data.cursor
     assert not tick(cursor).run_requests  # re-evaluation: the close is behind the cursor
 
     _run(instance, "backtest", dict(data.run_requests[0].tags))
     data = tick(cursor)
-    assert [(r.job_name, r.partition_key, r.run_key) for r in data.run_requests] == [("risk", DAY, f"close-{DAY}/risk")]
+    risk_key = f"close-{DAY}/{close.run_id}/risk"
+    assert [(r.job_name, r.partition_key, r.run_key) for r in data.run_requests] == [("risk", DAY, risk_key)]
     assert not tick(data.cursor).run_requests

@@ -47,7 +47,7 @@ def reference_plan(
                 continue
             if pos[j] > 0:
                 whole = math.floor(pos[j] * k + 1e-6)
-                cancelled[t, j] = max(pos[j] * k - whole, 0.0)
+                cancelled[t, j] = pos[j] * k - whole if pos[j] * k - whole > 1e-6 else 0.0  # not float noise
                 locks[j].append((t + rules.bonus_lock_bars, whole - pos[j]))
                 pos[j] = float(whole)
             if j in targets:
@@ -59,8 +59,7 @@ def reference_plan(
             for j in range(m):
                 if usable(ref[j]):
                     equity += pos[j] * ref[j]
-            targets = {}
-            for j in range(m):
+            for j in range(m):  # a NaN weight (or no price) leaves the symbol's target as it was
                 if usable(ref[j]) and np.isfinite(weights[t - 1, j]):
                     targets[j] = max(math.floor(weights[t - 1, j] * equity / ref[j] / lot) * lot, 0.0)
 
@@ -153,12 +152,13 @@ def random_panel(seed: int, n: int = 60, m: int = 25) -> tuple[np.ndarray, dict[
     return weights, bars, mark
 
 
-def latest_decision_before(weights: np.ndarray) -> np.ndarray:
-    """For each bar t, the last weights row d < t with any finite weight (-1 if none)."""
-    decided = np.isfinite(weights).any(axis=1)
-    last = np.full(len(weights), -1)
+def latest_target_before(weights: np.ndarray, mark: np.ndarray) -> np.ndarray:
+    """For each bar t and symbol, the last weights row d < t that gave it a target: a finite weight and a
+    close to size it at (-1 if none)."""
+    sized = np.isfinite(weights) & np.isfinite(mark) & (mark > 0)
+    last = np.full(weights.shape, -1)
     for t in range(1, len(weights)):
-        last[t] = t - 1 if decided[t - 1] else last[t - 1]
+        last[t] = np.where(sized[t - 1], t - 1, last[t - 1])
     return last
 
 
@@ -240,7 +240,7 @@ def test_signal_is_the_latest_decision_strictly_before_the_fill(fill: str) -> No
     ti, _ = np.nonzero(traded)
     sig = plan.signal[traded]
     assert (sig >= 0).all() and (sig < ti).all()
-    assert np.array_equal(sig, latest_decision_before(weights)[ti])
+    assert np.array_equal(sig, latest_target_before(weights, mark)[ti, np.nonzero(traded)[1]])
     assert (sig < ti - 1).any()  # some orders were retried after their first execution bar
 
 
@@ -278,12 +278,21 @@ def test_newer_decision_supersedes_a_pending_one() -> None:
 
 def test_nan_inside_a_decision_keeps_the_shares_held() -> None:
     bars = flat_bars({"A": [10, 10, 14, 14, 14], "B": [10.0] * 5})
-    weights = np.array([[0.5, 0.5], [N, N], [N, 0.3], [N, N], [N, N]])
+    weights = np.array([[0.45, 0.45], [N, N], [N, 0.3], [N, N], [N, N]])
     plan = plan_orders(weights, bars, bars["close"], 100_000.0, Rules())
     # A rose 40%; the row-2 decision keeps A (NaN) instead of trading it back to a weight, and resizes B to 30% of
-    # equity (1,853 cash + 68,600 + 49,000 -> 3,500 shares) once T+2 lets it sell on bar 4.
-    assert plan.positions[1].tolist() == [4900, 4900]
-    assert np.isnan(plan.size[2:, 0]).all() and plan.positions[-1].tolist() == [4900, 3500]
+    # equity (9,865 cash + 63,000 + 45,000 -> 3,500 shares) once T+2 lets it sell on bar 4.
+    assert plan.positions[1].tolist() == [4500, 4500]
+    assert np.isnan(plan.size[2:, 0]).all() and plan.positions[-1].tolist() == [4500, 3500]
+
+
+def test_a_name_kept_before_its_buy_filled_is_still_bought() -> None:
+    # B opens at the ceiling on bar 1, so its buy waits; the row-1 decision keeps B (NaN) and must not cancel it.
+    bars = flat_bars({"A": [10.0] * 4, "B": [10.0] * 4}, open={"B": [10, 10.7, 10, 10]}, ceiling={"B": [N, 10.7, N, N]})
+    weights = np.array([[0.4, 0.4], [0.4, N], [N, N], [N, N]])
+    plan = plan_orders(weights, bars, bars["close"], 100_000.0, Rules())
+    assert np.isnan(plan.size[1, 1]) and plan.size[2, 1] == 4000 and plan.signal[2, 1] == 0
+    assert plan.positions[-1].tolist() == [4000, 4000]
 
 
 def test_stock_dividend_credits_bonus_shares_and_cancels_the_fraction() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -192,3 +194,28 @@ def test_equity_positions_and_stats_match_numpy() -> None:
     assert 0.0 <= s["win_rate"] <= 1.0 and s["turnover"] > 0
     assert set(s) >= {"annualized_return", "sortino", "calmar"}
     assert list(res.trades.columns) == ["date", "symbol", "side", "shares", "price", "fees", "tax", "signal_date"]
+
+
+# --- stock dividends -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ratio", [0.07, 0.15, 0.333, 0.5])
+def test_bonus_shares_keep_the_value_and_float_noise_is_no_fraction(ratio: float) -> None:
+    # 30,500 × 1.07 = 32,635.000000000004: whole shares, not a fraction to cancel (nor a vectorbt dust order).
+    factor = 1.0 + ratio
+    bars = make_bars({"A": [10_000.0] * 3 + [10_000.0 / factor] * 4})
+    bars["share_factor"] = pd.DataFrame({"A": [1.0] * 3 + [factor] + [1.0] * 3}, index=IDX)
+    res = run_backtest(weights({"A": [0.3055] + [N] * 6}), bars, 1e9, Rules())
+    shares = res.positions["A"]
+    assert shares.iloc[2] == 30_500 and shares.iloc[3] == math.floor(30_500 * factor + 1e-6)
+    held = shares * bars["close"]["A"]
+    assert held.iloc[3] == pytest.approx(held.iloc[2], rel=1e-4)  # at most the cancelled fraction of a share
+
+
+def test_a_cancelled_fraction_is_not_a_losing_trade() -> None:
+    # 9,500 shares × 1.125 = 10,687.5: half a share is cancelled on the ex-date; the only round trip is a winner.
+    bars = make_bars({"A": [10_000.0] * 2 + [10_000.0 / 1.125] * 2 + [9_500.0] * 3})
+    bars["share_factor"] = pd.DataFrame({"A": [1.0, 1.0, 1.125, 1.0, 1.0, 1.0, 1.0]}, index=IDX)
+    res = run_backtest(weights({"A": [0.95, N, N, N, 0.0, N, N]}), bars, 1e8, Rules(bonus_lock_bars=2))
+    assert res.positions["A"].tolist() == [0, 9_500, 10_687, 10_687, 10_687, 0, 0]
+    assert res.stats["win_rate"] == 1.0

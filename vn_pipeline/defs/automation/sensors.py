@@ -5,12 +5,14 @@ import json
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG
 
 from vn_pipeline.defs.automation.jobs import backtest, landing_file_ingest, market_daily_close, risk
 from vn_pipeline.defs.partitions import trading_days
 from vn_pipeline.defs.resources import MarketSourceResource
 from vn_pipeline.lib.sources.landing import scan_landing_dir
+
+PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"  # set by Dagster on a run over a partition range
+BACKFILL_TAG = "dagster/backfill"  # set by Dagster on every run a backfill launches
 
 
 @dg.sensor(job=landing_file_ingest, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
@@ -55,7 +57,7 @@ BACKTEST_RUN_TAG = "vn_pipeline/backtest_run_id"
 
 def _close_day(run: dg.DagsterRun) -> str | None:
     """The trading day a close run built: its partition, or the last day of a single-run window."""
-    return run.tags.get("dagster/partition") or run.tags.get(ASSET_PARTITION_RANGE_END_TAG)
+    return run.tags.get("dagster/partition") or run.tags.get(PARTITION_RANGE_END_TAG)
 
 
 @dg.run_status_sensor(
@@ -66,8 +68,11 @@ def _close_day(run: dg.DagsterRun) -> str | None:
 )
 def daily_close_chain_sensor(context: dg.RunStatusSensorContext) -> dg.RunRequest | dg.SkipReason:
     """After the close for day D succeeds: the backtests (once, unpartitioned), then risk/report for D once
-    those backtests succeeded. The day travels as a tag on the backtest run; run keys name the day, so each
-    close day launches at most one backtest run and one risk run, however often the sensor is re-evaluated.
+    those backtests succeeded. The day and the close run travel as tags on the backtest run; run keys name the
+    close run, so each successful close launches at most one backtest run and one risk run, however often the
+    sensor is re-evaluated, while a close re-run for D after a data fix refreshes both. A backfill of the close is
+    not chained run by run (it would re-run the whole-window backtests once per day): run `backtest` and `risk`
+    once after it.
 
     Why a run-status sensor rather than declarative automation: the chain follows a *run* (the close, then the
     backtest run it started), not asset freshness. Eager conditions on the backtests would also fire on every
@@ -79,22 +84,24 @@ def daily_close_chain_sensor(context: dg.RunStatusSensorContext) -> dg.RunReques
     if run.status != dg.DagsterRunStatus.SUCCESS:
         return dg.SkipReason(f"{run.job_name} run {run.run_id} ended {run.status.value}: nothing chained")
     if run.job_name == market_daily_close.name:
+        if BACKFILL_TAG in run.tags:
+            return dg.SkipReason(f"close run {run.run_id} belongs to backfill {run.tags[BACKFILL_TAG]}: not chained")
         day = _close_day(run)
         if day is None or not trading_days.has_partition_key(day):
             return dg.SkipReason(f"close run {run.run_id} has no trading-day partition ({day!r}): nothing chained")
         return dg.RunRequest(
-            run_key=f"close-{day}/backtest",
+            run_key=f"close-{day}/{run.run_id}/backtest",
             job_name=backtest.name,
             tags={CLOSE_DAY_TAG: day, CLOSE_RUN_TAG: run.run_id},
         )
     if run.job_name == backtest.name:
-        day = run.tags.get(CLOSE_DAY_TAG)
+        day, close_run = run.tags.get(CLOSE_DAY_TAG), run.tags.get(CLOSE_RUN_TAG, "")
         if day is None:
             return dg.SkipReason(f"backtest run {run.run_id} was not started by a daily close: no risk report")
         return dg.RunRequest(
-            run_key=f"close-{day}/risk",
+            run_key=f"close-{day}/{close_run}/risk",
             job_name=risk.name,
             partition_key=day,
-            tags={CLOSE_DAY_TAG: day, CLOSE_RUN_TAG: run.tags.get(CLOSE_RUN_TAG, ""), BACKTEST_RUN_TAG: run.run_id},
+            tags={CLOSE_DAY_TAG: day, CLOSE_RUN_TAG: close_run, BACKTEST_RUN_TAG: run.run_id},
         )
     return dg.SkipReason(f"{run.job_name} is not part of the daily-close chain")

@@ -7,12 +7,10 @@ import dagster as dg
 import pandas as pd
 
 from vn_pipeline.defs.backtests.assets import STRATEGY_ASSETS
-from vn_pipeline.defs.backtests.inputs import bar_panels
+from vn_pipeline.defs.backtests.inputs import BacktestConfig, bar_panels
 from vn_pipeline.defs.resources import WarehouseResource
 from vn_pipeline.lib.backtest import Rules
 from vn_pipeline.lib.backtest.audit import fill_violations
-
-_RULE_FIELDS = ("buy_fee", "sell_fee", "sale_tax", "fill")
 
 
 def _run_window_and_rules(warehouse: WarehouseResource, strategy: str) -> tuple[date, date, Rules]:
@@ -23,7 +21,7 @@ def _run_window_and_rules(warehouse: WarehouseResource, strategy: str) -> tuple[
     if row is None:
         raise ValueError(f"backtest.runs has no run of {strategy!r}: materialize backtest/{strategy} first")
     start, end, params = row
-    return start, end, Rules(**{k: params[k] for k in _RULE_FIELDS if k in params})
+    return start, end, BacktestConfig.rules_of_run(params)
 
 
 def _stored_fills(warehouse: WarehouseResource, strategy: str) -> pd.DataFrame:
@@ -47,8 +45,9 @@ def _checks_for(strategy: str, asset: dg.AssetsDefinition) -> list[dg.AssetCheck
 
     @dg.asset_check(asset=asset, name="fills_follow_exchange_rules", blocking=True)
     def fills_follow_exchange_rules(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        """Every stored fill is in whole lots, inside the day's band, not at a locked limit or on a no-trade day,
-        sells only settled (T+2) shares, and comes strictly after the signal it executes."""
+        """Every stored fill is in whole lots (a sale may add the odd lot bonus shares left), at the configured
+        price inside the day's band, not at a locked limit or on a no-trade day, sells only settled (T+2) and
+        listed shares, and comes strictly after the signal it executes."""
         start, end, rules = _run_window_and_rules(warehouse, strategy)
         fills = _stored_fills(warehouse, strategy)
         violations = fill_violations(fills, bar_panels(warehouse, start, end), rules)

@@ -35,6 +35,11 @@ class BacktestConfig(dg.Config):
         return Rules(buy_fee=self.buy_fee, sell_fee=self.sell_fee, sale_tax=self.sale_tax, fill=self.fill,
                      bonus_lock_bars=self.bonus_lock_days)  # fmt: skip
 
+    @classmethod
+    def rules_of_run(cls, params: dict) -> Rules:
+        """The rules a stored run was configured with (its params are a config that extends this one)."""
+        return cls(**{k: v for k, v in params.items() if k in cls.model_fields}).rules()
+
     def trading_window(self, warehouse: WarehouseResource) -> tuple[date, date]:
         with warehouse.connect() as conn:
             (has_predictions,) = conn.execute("SELECT EXISTS (SELECT 1 FROM ml.predictions)").fetchone()
@@ -80,7 +85,8 @@ def _share_factor(actions: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
     crediting = actions[actions["kind"].isin(SHARE_CREDITING_KINDS)]
     if crediting.empty:
         return factor
-    per_day = (1.0 + crediting["ratio"].astype(float)).groupby([crediting["ex_date"], crediting["symbol"]]).prod()
+    # Two issues on one ex-date are both paid on the shares held before it: their ratios add up.
+    per_day = 1.0 + crediting["ratio"].astype(float).groupby([crediting["ex_date"], crediting["symbol"]]).sum()
     for (day, symbol), k in per_day.items():
         # An ex-date without any bar in the panel still credits its shares, on the next day that has one.
         row = factor.index.searchsorted(day)

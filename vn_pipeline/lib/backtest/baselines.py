@@ -35,9 +35,9 @@ def bollinger_reversion(
 ) -> pd.DataFrame:
     """Buy a name that closes below its lower Bollinger band, sell it once it closes back above the middle band.
 
-    Each position is a fixed slot of 1/``max_positions`` of equity, so one entry does not resize the others
-    (no churn); when more names signal than free slots, the most oversold (lowest z-score) are taken first.
-    A row is emitted only on days the book changes."""
+    Each position is bought as a slot of 1/``max_positions`` of equity and then left alone (NaN in later
+    decisions), so one entry does not resize the others (no churn); when more names signal than free slots, the
+    most oversold (lowest z-score) are taken first. A row is emitted only on days the book changes."""
     if window < 2 or n_std <= 0 or max_positions < 1:
         raise ValueError("need window >= 2, n_std > 0 and max_positions >= 1")
     mid = close.rolling(window, min_periods=window).mean()
@@ -54,7 +54,8 @@ def bollinger_reversion(
         if free > 0 and entries.size:
             held[entries[np.argsort(z[t, entries], kind="stable")[:free]]] = True
         if t == 0 or (held != before).any():
-            weights[t] = np.where(held, slot, 0.0)
+            # New entries get a slot, exits 0; names that stay are NaN (kept as they are, not resized to a slot).
+            weights[t] = np.where(held, np.where(before, np.nan, slot), 0.0)
     return pd.DataFrame(weights, index=close.index, columns=close.columns)
 
 

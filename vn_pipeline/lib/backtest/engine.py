@@ -28,8 +28,9 @@ import numpy as np
 from vn_pipeline.lib.backtest.rules import Rules, fill_price_panel, share_factor_panel, tradable_masks
 
 _CASH_EPS = 1e-9  # relative headroom so float rounding in vectorbt can never reject a buy we sized to the cent
-_BIG = np.finfo(np.float64).max  # what np.nan_to_num maps +inf weights to; kept so the kernel sizes them the same
-_WHOLE_EPS = 1e-6  # shares × (1 + ratio) is whole up to float error (100 × 1.1 = 110.00000000000001)
+# shares × (1 + ratio) is whole up to float error (100 × 1.1 = 110.00000000000001); a smaller remainder is that error,
+# not a fraction of a share to cancel.
+_WHOLE_EPS = 1e-6
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class OrderPlan:
     positions: np.ndarray  # shares held after each bar
     cash: np.ndarray  # cash after each bar
     # (n_bars, n_symbols) int64: the weights row (decision bar) each order pursues, -1 = no order. Always < the
-    # order's own bar; a retried order keeps its decision's row until a newer decision supersedes it.
+    # order's own bar; a retried order keeps its decision's row until a newer weight for its symbol supersedes it.
     signal: np.ndarray
     # Fractions of a share cancelled at a stock dividend's ex-date (floor(shares × (1 + ratio)) are credited).
     cancelled: np.ndarray
@@ -52,13 +53,14 @@ def plan_orders(
     """Simulate rebalancing to ``weights`` under ``rules``.
 
     weights[t] is the target decided at bar t's close (all-NaN row = no new decision); it is acted on from bar t+1.
-    Inside a decision row a NaN means "keep the shares held", so a strategy can leave a name alone instead of
-    trading it back to a weight. A decision fixes a target *share count* per other symbol (floor to the lot) from
-    equity and prices at the decision's close, the last prices known when the orders are placed; each symbol then
-    trades toward its target on every following bar until reached or superseded, so a trade blocked by T+2, a
-    locked limit, suspension or cash is retried, not dropped. When cash is short, every buy gets the same fraction
-    of its lots. ``bars`` may carry a ``share_factor`` panel (1 + ratio on a stock dividend's ex-date, else 1).
-    ``mark`` is the forward-filled close (in each bar's share units) that decisions are sized at.
+    A weight fixes a target *share count* for its symbol (floor to the lot) from equity and prices at the
+    decision's close, the last prices known when the orders are placed; the symbol then trades toward that target
+    on every following bar until reached or superseded, so a trade blocked by T+2, a locked limit, suspension or
+    cash is retried, not dropped. A NaN inside a decision row gives its symbol no new target: a name that reached
+    its target is left alone (not traded back to a weight), a pending one keeps going. When cash is short, every
+    buy gets the same fraction of its lots. ``bars`` may carry a ``share_factor`` panel (1 + ratio on a stock
+    dividend's ex-date, else 1). ``mark`` is the forward-filled close (in each bar's share units) that decisions
+    are sized at.
     """
     args = kernel_inputs(weights, bars, mark, init_cash, rules)
     size, fees, positions, cash, signal, cancelled = plan_kernel(*args)
@@ -148,17 +150,17 @@ def plan_kernel(
     cancelled = np.zeros((n, m))
 
     pos = np.zeros(m)
-    target = np.zeros(m)  # pending target shares, for symbols not kept
-    keep = np.ones(m, dtype=np.bool_)  # no target: trade nothing (before any decision, or NaN in the decision)
+    target = np.zeros(m)  # target shares of each symbol with a decision
+    origin = np.full(m, -1, dtype=np.int64)  # weights row behind each target; -1 = none yet, trade nothing
     ref = np.empty(m)
     buy = np.zeros(m)  # whole lots each symbol would buy on the bar
     # Locked shares (unsettled buys, unlisted bonus shares) and when they unlock: release[t % span] becomes
-    # sellable at the start of bar t. A lock of 0 or 1 bar never binds: a bar's sells come before its buys.
+    # sellable at the start of bar t. A buy's lock of 0 or 1 bar never binds (a bar's sells come before its buys);
+    # bonus shares, credited before the sells, are locked by any lock >= 1.
     span = max(hold, bonus_lock, 1) + 1
     release = np.zeros((span, m))
     unsettled = np.zeros(m)
     cash = init_cash
-    decision = -1  # weights row behind the current targets
 
     for t in range(n):
         slot = t % span
@@ -174,7 +176,8 @@ def plan_kernel(
             if pos[j] > 0:
                 exact = pos[j] * k
                 whole = np.floor(exact + _WHOLE_EPS)
-                cancelled[t, j] = max(exact - whole, 0.0)
+                if exact - whole > _WHOLE_EPS:
+                    cancelled[t, j] = exact - whole
                 bonus = whole - pos[j]
                 pos[j] = whole
                 if bonus > 0 and bonus_lock > 0:
@@ -189,7 +192,6 @@ def plan_kernel(
                     decided = True
                     break
             if decided:
-                decision = t - 1
                 held_value = 0.0
                 for j in range(m):
                     # Sized at the decision's own close (in today's share units): the fill price is not known yet.
@@ -201,19 +203,16 @@ def plan_kernel(
                         ref[j] = np.nan
                 equity = cash + held_value
                 for j in range(m):
-                    w = weights[t - 1, j]
-                    if np.isinf(w):
-                        w = _BIG if w > 0 else -_BIG
-                    raw = np.floor(w * equity / ref[j] / lot) * lot
-                    # NaN weight = keep; an unpriceable symbol (no fill price, never traded) cannot be sized either.
-                    keep[j] = not np.isfinite(raw)
-                    if not keep[j]:
+                    # NaN weight: no new target. An unpriceable symbol (never traded) cannot be sized either.
+                    raw = np.floor(weights[t - 1, j] * equity / ref[j] / lot) * lot
+                    if np.isfinite(raw):
                         target[j] = max(raw, 0.0)
+                        origin[j] = t - 1
 
         # Sells first so their proceeds fund the same bar's buys.
         for j in range(m):
             want = pos[j] - target[j]
-            if keep[j] or want <= 0 or not can_sell[t, j]:
+            if origin[j] < 0 or want <= 0 or not can_sell[t, j]:
                 continue
             qty = _sellable_lots(min(want, pos[j] - unsettled[j]), pos[j], lot)
             if qty <= 0:
@@ -222,13 +221,13 @@ def plan_kernel(
             pos[j] -= qty
             size[t, j] = -qty
             fees[t, j] = sell_rate
-            signal[t, j] = decision
+            signal[t, j] = origin[j]
         # Buys: whole lots toward target. When the cash cannot pay for all of them, every name gets the same
         # fraction of its lots, so none is favoured by its place in the columns.
         need = 0.0
         for j in range(m):
             want = np.floor((target[j] - pos[j]) / lot) * lot
-            buy[j] = want if not keep[j] and want > 0 and can_buy[t, j] else 0.0
+            buy[j] = want if origin[j] >= 0 and want > 0 and can_buy[t, j] else 0.0
             if buy[j] > 0:  # price is NaN on bars where a buy is impossible
                 need += buy[j] * price[t, j] * (1.0 + buy_fee)
         budget = cash * (1.0 - cash_eps)
@@ -247,7 +246,7 @@ def plan_kernel(
                 release[(t + hold) % span, j] += qty
             size[t, j] = qty
             fees[t, j] = buy_fee
-            signal[t, j] = decision
+            signal[t, j] = origin[j]
         positions[t] = pos
         cash_path[t] = cash
 

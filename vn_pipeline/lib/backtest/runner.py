@@ -149,6 +149,11 @@ def run_backtest(
 
     trades = _trade_table(plan, idx, cols, rules)
     equity = pf.value().rename("equity")
+    closed = pf.trades.closed
+    cancel_only = (plan.cancelled > 0) & ~np.isfinite(plan.size)
+    if cancel_only.any():  # a cancelled fraction alone is no round trip: keep it out of the win rate
+        records = closed.values
+        closed = closed.apply_mask(~cancel_only[records["exit_idx"], records["col"]])
     return BacktestResult(
         equity=equity,
         trades=trades,
@@ -156,7 +161,7 @@ def run_backtest(
         orders=order_table(target_weights),
         marks=pd.DataFrame(mark, index=idx, columns=cols).bfill(),
         cash=pd.Series(vbt_cash, index=idx, name="cash"),
-        stats=compute_stats(pf.returns(), equity, trades, pf.trades.closed, benchmark),
+        stats=compute_stats(pf.returns(), equity, trades, closed, benchmark),
         portfolio=pf,
     )
 
