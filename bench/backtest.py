@@ -5,6 +5,8 @@ suspensions, missing bars, symbols listing mid-panel, stock dividends whose bonu
 must carry) is traded by a top-50 equal-weight momentum book rebalanced
 every 5 days, under the full rule set, through ``run_backtest``. Timed: the first call in this (fresh) process,
 which includes numba compile or cache load for the planner and vectorbt; a warm call; and the planner alone.
+After a change to engine.py the first run compiles the planner (cache miss) and the next loads it from numba's
+cache (hit): the difference between their first calls is the compile.
 
 Then the same strategy and rules are hand-written as a plain pandas/Python event loop (the way one would write
 it without the engine) and run against ``run_backtest`` on a 200 × 500 subset: both must end with the same
@@ -25,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from vn_pipeline.lib.backtest import Rules, run_backtest
-from vn_pipeline.lib.backtest.engine import _CASH_EPS, kernel_inputs, plan_kernel, plan_orders
+from vn_pipeline.lib.backtest.engine import CASH_EPS, kernel_inputs, plan_kernel, plan_orders
 from vn_pipeline.lib.backtest.runner import BAR_FIELDS
 
 SEED = 20240604
@@ -201,12 +203,12 @@ def pandas_event_loop(
         need = 0.0
         for s, want in wants.items():
             need += want * px[s] * (1.0 + rules.buy_fee)
-        budget = cash * (1.0 - _CASH_EPS)
+        budget = cash * (1.0 - CASH_EPS)
         share = 1.0 if need <= budget else budget / need  # short of cash: every buy gets the same fraction
         for s, want in wants.items():
             have = positions.get(s, 0.0)
             unit = px[s] * (1.0 + rules.buy_fee)
-            qty = min(math.floor(want * share / lot) * lot, math.floor(cash * (1.0 - _CASH_EPS) / unit / lot) * lot)
+            qty = min(math.floor(want * share / lot) * lot, math.floor(cash * (1.0 - CASH_EPS) / unit / lot) * lot)
             if qty <= 0:
                 continue
             cash -= qty * unit

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vn_pipeline.lib.backtest.engine import _CASH_EPS, plan_orders
+from vn_pipeline.lib.backtest.engine import CASH_EPS, plan_orders
 from vn_pipeline.lib.backtest.rules import FILLS, Rules, fill_price_panel, tradable_masks
 
 N = np.nan
@@ -82,11 +82,11 @@ def reference_plan(
         need = 0.0
         for j, q in wants.items():
             need += q * price[t, j] * (1.0 + rules.buy_fee)
-        budget = cash * (1.0 - _CASH_EPS)
+        budget = cash * (1.0 - CASH_EPS)
         share = 1.0 if need <= budget else budget / need  # short of cash: the same fraction of every buy
         for j, q in wants.items():
             unit = price[t, j] * (1.0 + rules.buy_fee)
-            qty = min(math.floor(q * share / lot) * lot, math.floor(cash * (1.0 - _CASH_EPS) / unit / lot) * lot)
+            qty = min(math.floor(q * share / lot) * lot, math.floor(cash * (1.0 - CASH_EPS) / unit / lot) * lot)
             if qty <= 0:
                 continue
             cash -= qty * unit

@@ -27,7 +27,7 @@ import numpy as np
 
 from vn_pipeline.lib.backtest.rules import Rules, fill_price_panel, share_factor_panel, tradable_masks
 
-_CASH_EPS = 1e-9  # relative headroom so float rounding in vectorbt can never reject a buy we sized to the cent
+CASH_EPS = 1e-9  # relative headroom so float rounding in vectorbt can never reject a buy we sized to the cent
 # shares × (1 + ratio) is whole up to float error (100 × 1.1 = 110.00000000000001); a smaller remainder is that error,
 # not a fraction of a share to cancel.
 _WHOLE_EPS = 1e-6
@@ -106,7 +106,7 @@ def kernel_inputs(
         int(rules.bonus_lock_bars),
         float(rules.buy_fee),
         float(rules.sell_fee + rules.sale_tax),
-        _CASH_EPS,
+        CASH_EPS,
     )
 
 
