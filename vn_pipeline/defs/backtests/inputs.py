@@ -60,7 +60,8 @@ def bar_panels(warehouse: WarehouseResource, start: date, end: date, warmup_days
     - ``share_factor``: shares held after the day's stock dividends per share held before (1 + ratio on an
       ex-date, else 1), so holdings receive their bonus shares;
     - ``adj_close``: the close forward-adjusted for those actions within the panel, for signals and returns
-      (continuous across ex-dates; only its ratios are meaningful)."""
+      (continuous across ex-dates; only its ratios are meaningful);
+    - ``value``: VND traded, for liquidity."""
     first = previous_trading_day(start, warmup_days) if warmup_days else start
     raw = warehouse.read_partition("market.ohlcv_1d", first, end)
     if raw.empty:
@@ -74,7 +75,7 @@ def bar_panels(warehouse: WarehouseResource, start: date, end: date, warmup_days
     frame["vwap"] = frame["vwap"].fillna(frame["close"])
     panels = {
         name: frame.pivot(index="trading_date", columns="symbol", values=name).sort_index().astype(float)
-        for name in (*BAR_PANELS, "adj_close")
+        for name in (*BAR_PANELS, "adj_close", "value")
     }
     panels["share_factor"] = _share_factor(actions, panels["close"])
     return panels

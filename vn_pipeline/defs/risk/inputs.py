@@ -23,7 +23,7 @@ class RiskInputs:
     equity: pd.DataFrame  # backtest.equity of every strategy (dates × strategy)
     returns: pd.DataFrame  # adjusted daily returns, history + window
     adv: pd.DataFrame  # 20-day average traded value (VND)
-    close: pd.DataFrame  # raw closes
+    close: pd.DataFrame  # quoted closes
     exchange: pd.DataFrame  # listing exchange per day and symbol
     room: pd.DataFrame  # foreign room remaining (shares)
     foreign_limit: pd.DataFrame  # foreign ownership cap, fraction of shares outstanding (NaN: source lacks it)
@@ -86,8 +86,6 @@ def read_risk_inputs(
     peaks = [peak for peak, _ in worst.values()]
     history_start = max(first, min([previous_trading_day(start, lookback_days + 20), *peaks, *extra_starts]))
     panels = bar_panels(warehouse, history_start, end)
-    raw = warehouse.read_partition("market.ohlcv_1d", history_start, end,
-                                   columns=["trading_date", "symbol", "close", "value"])  # fmt: skip
     listings = warehouse.read_partition("market.listings", history_start, end, columns=["trading_date", "symbol",
                                         "exchange", "foreign_limit", "shares_outstanding"])  # fmt: skip
     room = warehouse.read_partition("market.foreign_flows", start, end,
@@ -101,8 +99,8 @@ def read_risk_inputs(
         positions=positions,
         equity=equity.pivot(index="trading_date", columns="strategy", values="equity"),
         returns=daily_returns(panels["adj_close"]),
-        adv=average_daily_value(raw.pivot(index="trading_date", columns="symbol", values="value")),
-        close=raw.pivot(index="trading_date", columns="symbol", values="close"),
+        adv=average_daily_value(panels["value"]),
+        close=panels["close"],
         exchange=listings.pivot(index="trading_date", columns="symbol", values="exchange"),
         room=room.pivot(index="trading_date", columns="symbol", values="room_remaining"),
         foreign_limit=_numeric_panel(listings, "foreign_limit"),

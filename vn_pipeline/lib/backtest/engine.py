@@ -171,7 +171,7 @@ def plan_kernel(
         # Stock dividends at the ex-date's open: bonus shares, fraction cancelled; targets follow in share units.
         for j in range(m):
             k = share_factor[t, j]
-            if k == 1.0 or not np.isfinite(k):
+            if k == 1.0:  # finite and positive: checked by share_factor_panel
                 continue
             if pos[j] > 0:
                 exact = pos[j] * k
