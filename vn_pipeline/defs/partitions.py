@@ -4,14 +4,17 @@ from datetime import date, datetime
 
 import dagster as dg
 
-from vn_pipeline.lib.market.calendar import CALENDAR_END, holidays
+from vn_pipeline.lib.market.calendar import OFFICIAL_THROUGH, holidays
 from vn_pipeline.lib.market.sessions import VN_TZ
 
 PARTITIONS_START = date(2019, 1, 2)
+# Holidays are excluded through this year: partitions open one day at a time (end_offset=1), so a few years past
+# today (and past the officially announced ones) is always enough; provisional years come from the `holidays` rules.
+PARTITIONS_HORIZON = date(max(date.today().year, OFFICIAL_THROUGH.year) + 5, 12, 31)
 
 
 def _holiday_starts() -> list[datetime]:
-    return [datetime(d.year, d.month, d.day, tzinfo=VN_TZ) for d in holidays(PARTITIONS_START, CALENDAR_END)]
+    return [datetime(d.year, d.month, d.day, tzinfo=VN_TZ) for d in holidays(PARTITIONS_START, PARTITIONS_HORIZON)]
 
 
 # end_offset=1 opens today's partition at midnight, so the 15:30 close run can materialize it the same day.

@@ -237,12 +237,6 @@ def test_a_feed_breaking_rules_above_the_limit_blocks_downstream_bars(tmp_path, 
     ]
 
 
-def test_schedule_past_the_calendar_skips_with_a_reason():
-    context = dg.build_schedule_context(scheduled_execution_time=datetime(2027, 1, 4, 15, 30, tzinfo=VN_TZ))
-    skipped = daily_close_schedule(context)
-    assert isinstance(skipped, dg.SkipReason) and "past the trading calendar" in skipped.skip_message
-
-
 def test_stored_minute_bars_read_back_in_market_time_inside_sessions(warehouse_url):
     bars = WarehouseResource(database_url=warehouse_url).read_partition("market.ohlcv_1m", LAST, LAST)
     assert len(bars) and str(bars["ts"].dt.tz) == "Asia/Ho_Chi_Minh"

@@ -3,7 +3,11 @@
 import dagster as dg
 
 from vn_pipeline.defs.automation.jobs import market_daily_close
-from vn_pipeline.lib.market.calendar import CALENDAR_END, holiday_name, is_trading_day
+from vn_pipeline.lib.market.calendar import OFFICIAL_THROUGH, holiday_name, is_provisional, is_trading_day
+
+# Tag on close runs whose day is past the official closure list: the calendar_official_for_upcoming_days check
+# warns ahead of them, and the tag lets a person find the runs that relied on the computed calendar.
+PROVISIONAL_TAG = "vn_pipeline/calendar_provisional"
 
 
 @dg.schedule(
@@ -13,10 +17,10 @@ from vn_pipeline.lib.market.calendar import CALENDAR_END, holiday_name, is_tradi
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 def daily_close_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-    """Materializes the day's market data at the close, on trading days only."""
+    """Materializes the day's market data at the close, on trading days only (computed from the `holidays`
+    rules past the officially announced years: the run still happens, tagged as provisional)."""
     day = context.scheduled_execution_time.date()
-    if day > CALENDAR_END:
-        return dg.SkipReason(f"{day} is past the trading calendar ({CALENDAR_END}): add the year's closures")
     if not is_trading_day(day):
         return dg.SkipReason(f"{day} is not a trading day: {holiday_name(day) or 'exchange closed'}")
-    return dg.RunRequest(run_key=day.isoformat(), partition_key=day.isoformat())
+    tags = {PROVISIONAL_TAG: f"past {OFFICIAL_THROUGH}"} if is_provisional(day) else {}
+    return dg.RunRequest(run_key=day.isoformat(), partition_key=day.isoformat(), tags=tags)

@@ -4,10 +4,11 @@ Pinned by tests to ../shared/VN_MARKET.md. Plain Python + numpy; no Dagster impo
 """
 
 from vn_pipeline.lib.market.calendar import (
-    CALENDAR_END,
     CALENDAR_START,
+    OFFICIAL_THROUGH,
     holiday_name,
     holidays,
+    is_provisional,
     is_trading_day,
     last_trading_day_on_or_before,
     next_trading_day,
@@ -49,12 +50,12 @@ from vn_pipeline.lib.market.settlement import can_sell, earliest_sell_time, sett
 __all__ = [
     "AUCTION_PRINT_GRACE",
     "BAND",
-    "CALENDAR_END",
     "CALENDAR_START",
     "DEFAULT_FEES",
     "EXCHANGES",
     "FIRST_DAY_BAND",
     "MAX_ORDER_SHARES_HOSE",
+    "OFFICIAL_THROUGH",
     "VN_TZ",
     "Fees",
     "Session",
@@ -65,6 +66,7 @@ __all__ = [
     "holidays",
     "in_trading_hours",
     "is_odd_lot",
+    "is_provisional",
     "is_trading_day",
     "last_trading_day_on_or_before",
     "next_trading_day",

@@ -46,7 +46,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from vn_pipeline.lib.market.calendar import CALENDAR_END, trading_days
+from vn_pipeline.lib.market.calendar import OFFICIAL_THROUGH, trading_days
 from vn_pipeline.lib.market.exchanges import board_lot, exchange_codes, price_limits_array
 from vn_pipeline.lib.sources.universe import SECTORS
 
@@ -147,9 +147,13 @@ class DailyPath:
         self.exchange = p["exchange"].to_numpy(dtype=object)
         self.codes = exchange_codes(self.exchange).astype(np.int64)
         self.sector_idx = np.array([SECTORS.index(s) for s in p["sector"]], dtype=np.int64)
-        self.days = trading_days(genesis, CALENDAR_END)
+        # The day list reaches the officially announced years and every listing date (so that listing indices
+        # are final); later years are appended on demand. Only days up to the last one asked for are simulated.
+        last_listing = max(p["listed_on"], default=genesis)
+        span_end = dt.date(max(OFFICIAL_THROUGH.year, genesis.year, last_listing.year), 12, 31)
+        self.days = trading_days(genesis, span_end)
         if not self.days:
-            raise ValueError(f"no trading days between genesis {genesis} and {CALENDAR_END}")
+            raise ValueError(f"no trading days between genesis {genesis} and {span_end}")
         self.day_index = {d: i for i, d in enumerate(self.days)}
         self.records: list[DayRecord] = []
         self._init_state(p, genesis)
@@ -236,19 +240,28 @@ class DailyPath:
 
     # ---------------------------------------------------------------------------------------- access
 
+    def _cover(self, day: dt.date) -> None:
+        """Append the trading days through the end of `day`'s year (appending keeps every index stable)."""
+        last = self.days[-1]
+        if day <= last:
+            return
+        more = trading_days(last + dt.timedelta(days=1), dt.date(day.year, 12, 31))
+        self.day_index.update((d, len(self.days) + i) for i, d in enumerate(more))
+        self.days = self.days + more
+
     def index_of(self, day: dt.date) -> int:
+        self._cover(day)
         if day not in self.day_index:
             raise ValueError(f"{day} is not a simulated trading day")
         return self.day_index[day]
 
     def window(self, start: dt.date, end: dt.date) -> list[DayRecord]:
-        """Records for trading days in [start, end]; raises ValueError outside [genesis, calendar end]."""
+        """Records for trading days in [start, end]; raises ValueError before genesis. Simulates up to `end` only."""
         if end < start:
             raise ValueError(f"end {end} is before start {start}")
         if start < self.days[0]:
             raise ValueError(f"start {start} is before the simulator genesis {self.days[0]}")
-        if end > CALENDAR_END:
-            raise ValueError(f"end {end} is beyond the trading calendar ({CALENDAR_END})")
+        self._cover(end)
         days = [d for d in self.days if start <= d <= end]
         if not days:
             return []
