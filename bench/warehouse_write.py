@@ -31,7 +31,7 @@ def synthetic_ticks(n: int, seed: int = 0) -> pd.DataFrame:
     """~1,600 symbols, a 4-hour session, 1/3 of prints without an aggressor side — like a real day."""
     rng = np.random.default_rng(seed)
     symbols = np.array([f"S{i:03d}" for i in range(1_600)])
-    return pd.DataFrame(
+    ticks = pd.DataFrame(
         {
             "ts": pd.Timestamp(f"{DAY} 09:15", tz="Asia/Ho_Chi_Minh")
             + pd.to_timedelta(np.sort(rng.integers(0, 4 * 3600 * 1000, n)), unit="ms"),
@@ -44,6 +44,8 @@ def synthetic_ticks(n: int, seed: int = 0) -> pd.DataFrame:
             "session": np.array(["ATO", "CONT", "ATC"])[rng.integers(0, 3, n)],
         }
     )
+    ticks["cum_volume"] = ticks.groupby("symbol")["volume"].cumsum()
+    return ticks
 
 
 def bench_url() -> str:

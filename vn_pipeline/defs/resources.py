@@ -19,7 +19,7 @@ from psycopg import sql
 from vn_pipeline.lib import warehouse
 from vn_pipeline.lib.market.calendar import last_trading_day_on_or_before, previous_trading_day
 from vn_pipeline.lib.paths import state_dir
-from vn_pipeline.lib.sources.landing import scan_landing_dir
+from vn_pipeline.lib.sources.landing import LandedDay, LandingFile, known_exchanges, land_files, scan_landing_dir
 from vn_pipeline.lib.sources.simulator import MarketSimulator, SimulatorConfig
 from vn_pipeline.lib.sources.simulator_daily import AlphaEffect
 from vn_pipeline.lib.warehouse.quarantine import replace_quarantine
@@ -118,12 +118,17 @@ class MarketSourceResource(dg.ConfigurableResource):
             else None
         )
 
-    def landing_files_between(self, start: date, end: date) -> list[Path]:
-        """Landed vendor files whose session falls in [start, end], read when the run starts."""
+    def landing_files_between(self, start: date, end: date) -> list[LandingFile]:
+        """Landed vendor files whose session falls in [start, end], read when the run starts. A file whose date
+        cannot be read belongs to the day it landed, so that its run quarantines it rather than skipping it."""
         if not self.landing_path().is_dir():
             return []
-        files, _ = scan_landing_dir(self.landing_path())
-        return [f.path for f in files if start <= f.trading_date <= end]
+        return [f for f in scan_landing_dir(self.landing_path()) if start <= f.trading_date <= end]
+
+    def land_window(self, start: date, end: date, previous_closes: pd.DataFrame) -> LandedDay | None:
+        """The window's landed files parsed one by one (None when none landed): listings, ticks, quarantine."""
+        files = self.landing_files_between(start, end)
+        return land_files(files, known_exchanges(self.landing_path()), previous_closes) if files else None
 
     def landing_path(self) -> Path:
         return Path(self.landing_dir) if self.landing_dir else state_dir() / "landing"

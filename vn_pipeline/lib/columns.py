@@ -2,7 +2,9 @@
 
 LISTINGS = ("trading_date", "symbol", "exchange", "instrument_type", "sector", "reference_price",
             "ceiling_price", "floor_price", "first_day", "shares_outstanding", "foreign_limit")  # fmt: skip
-RAW_TICKS = ("ts", "trading_date", "symbol", "seq", "price", "volume", "side", "session")
+# cum_volume: the running total of the symbol's volume that day at the trade, as vendors stamp it; unique per
+# (trading_date, symbol), it identifies a trade, so a duplicated one cannot be stored twice.
+RAW_TICKS = ("ts", "trading_date", "symbol", "seq", "price", "volume", "side", "session", "cum_volume")
 DAILY_BARS = ("trading_date", "symbol", "open", "high", "low", "close", "volume", "value")
 FOREIGN_FLOWS = ("trading_date", "symbol", "buy_volume", "sell_volume", "buy_value", "sell_value", "room_remaining")
 OHLCV_1M = ("ts", "trading_date", "symbol", "open", "high", "low", "close", "volume", "value", "vwap",

@@ -88,6 +88,7 @@ RAW_TICKS_SCHEMA = pa.DataFrameSchema(
         "volume": pa.Column("int64", pa.Check.gt(0, name="volume_positive")),
         "side": pa.Column(nullable=True, checks=pa.Check.isin(["B", "S"], name="side_is_B_or_S")),
         "session": pa.Column(checks=pa.Check.isin(SESSIONS, name="known_session")),
+        "cum_volume": pa.Column("int64", coerce=True),
         "exchange": pa.Column(
             nullable=True, checks=pa.Check(lambda s: s.notna(), name="listed_symbol", ignore_na=False)
         ),
@@ -98,6 +99,8 @@ RAW_TICKS_SCHEMA = pa.DataFrameSchema(
         pa.Check(_inside_band, name="price_within_band"),
         pa.Check(_in_session, name="timestamp_in_session"),
         pa.Check(_same_day, name="timestamp_on_trading_date"),
+        # the running total at a trade includes the trade itself
+        pa.Check(lambda f: f["cum_volume"] >= f["volume"], name="cum_volume_covers_trade"),
     ],
     strict=False,
 )
@@ -109,8 +112,13 @@ class TickValidation:
     quarantined: pd.DataFrame  # trading_date, source_table, symbol, rule, detail, row_data
 
 
-def validate_ticks(ticks: pd.DataFrame, listings: pd.DataFrame, source: str = "batch") -> TickValidation:
-    """Split ``ticks`` into rows that obey every rule and quarantine rows naming the rule and the source row."""
+def validate_ticks(
+    ticks: pd.DataFrame, listings: pd.DataFrame, source: str = "batch", origin: pd.Series | None = None
+) -> TickValidation:
+    """Split ``ticks`` into rows that obey every rule and quarantine rows naming the rule and the source row.
+
+    ``origin`` (aligned with ``ticks``) says where each row came from, e.g. "FRT.csv line 12"; without it a
+    row is named by its position in ``source``."""
     missing = [c for c in TICK_COLUMNS if c not in ticks.columns]
     if missing:
         raise ValueError(f"{source}: raw ticks lack required columns {missing}")
@@ -131,19 +139,25 @@ def validate_ticks(ticks: pd.DataFrame, listings: pd.DataFrame, source: str = "b
     failures["rule"] = failures["check"].astype(str).str.replace(r"\(.*\)$", "", regex=True)
     bad_index = pd.Index(failures["index"].unique())
     good = ticks.loc[~ticks.index.isin(bad_index), TICK_COLUMNS]
-    return TickValidation(good=good, quarantined=_quarantine_rows(ticks, frame, failures, source))
+    where = (
+        pd.Series(origin.to_numpy(), index=ticks.index)
+        if origin is not None
+        else pd.Series([f"{source} row {i}" for i in ticks.index], index=ticks.index, dtype=object)
+    )
+    return TickValidation(good=good, quarantined=_quarantine_rows(ticks, frame, failures, where))
 
 
-def _quarantine_rows(ticks: pd.DataFrame, frame: pd.DataFrame, failures: pd.DataFrame, source: str) -> pd.DataFrame:
+def _quarantine_rows(
+    ticks: pd.DataFrame, frame: pd.DataFrame, failures: pd.DataFrame, where: pd.Series
+) -> pd.DataFrame:
     if failures.empty:
         return pd.DataFrame(columns=list(columns.QUARANTINE))
     rows = ticks.loc[failures["index"]]
     context = frame.loc[failures["index"], ["exchange", "floor_price", "ceiling_price"]]
     details = [
-        f"{source} row {idx}: {rule} (price={price}, volume={volume}, ts={ts}, exchange={exch}, "
-        f"band=[{lo}, {hi}])"
-        for idx, rule, price, volume, ts, exch, lo, hi in zip(
-            failures["index"], failures["rule"], rows["price"], rows["volume"], rows["ts"],
+        f"{at}: {rule} (price={price}, volume={volume}, ts={ts}, exchange={exch}, band=[{lo}, {hi}])"
+        for at, rule, price, volume, ts, exch, lo, hi in zip(
+            where.loc[failures["index"]], failures["rule"], rows["price"], rows["volume"], rows["ts"],
             context["exchange"], context["floor_price"], context["ceiling_price"], strict=True,
         )
     ]  # fmt: skip
@@ -157,3 +171,14 @@ def _quarantine_rows(ticks: pd.DataFrame, frame: pd.DataFrame, failures: pd.Data
             "row_data": [json.loads(json.dumps(r, default=str)) for r in rows[TICK_COLUMNS].to_dict("records")],
         }
     )
+
+
+def running_total_breaks(ticks: pd.DataFrame) -> pd.DataFrame:
+    """Trades that contradict the vendor's running total of their symbol-day: in trade order (seq) each total
+    must grow by at least the trade's volume (more when the feed skipped trades). A smaller step means a trade
+    counted twice or stamped out of order; ``gap`` is the step minus the volume (negative here)."""
+    ordered = ticks.sort_values(["trading_date", "symbol", "seq"], kind="stable")
+    previous = ordered.groupby(["trading_date", "symbol"], sort=False)["cum_volume"].shift(fill_value=0)
+    gap = ordered["cum_volume"] - previous - ordered["volume"]
+    broken = ordered.assign(gap=gap)[gap < 0]
+    return broken[["trading_date", "symbol", "seq", "ts", "volume", "cum_volume", "gap"]].reset_index(drop=True)

@@ -63,7 +63,10 @@ def test_window_materializes_every_table_and_passes_every_check(warehouse_url, i
     outcome = run_window(defs, "market_data", FIRST, LAST, instance, resources=resources)
     assert outcome.success
     assert not outcome.checks_failed
-    assert len(outcome.checks_passed) == 5
+    assert {"market/raw_ticks:raw_ticks_obey_market_rules", "market/raw_ticks:vendor_files_ingested",
+            "market/raw_ticks:ticks_follow_vendor_running_total", "market/ohlcv_1d:volume_reconciles",
+            "market/ohlcv_1d:listed_symbols_complete", "market/ohlcv_1d:ohlc_consistent",
+            "market/ohlcv_1m:ohlc_consistent"} <= set(outcome.checks_passed)  # fmt: skip
 
     sources = dict(_table(warehouse_url, "SELECT trading_date, min(source) FROM market.ohlcv_1d"
                           " WHERE trading_date BETWEEN %s AND %s GROUP BY 1", FIRST, LAST))  # fmt: skip

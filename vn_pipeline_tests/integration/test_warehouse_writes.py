@@ -32,7 +32,12 @@ def ticks(n: int, day: dt.date = DAY, seed: int = 0) -> pd.DataFrame:
             "side": pd.Series(np.array(["B", "S", None], dtype=object)[rng.integers(0, 3, n)]),
             "session": "CONT",
         }
-    )
+    ).pipe(with_running_total)
+
+
+def with_running_total(frame: pd.DataFrame) -> pd.DataFrame:
+    """The vendor-style running total of each symbol's volume, in seq order."""
+    return frame.assign(cum_volume=frame.groupby(["trading_date", "symbol"])["volume"].cumsum())
 
 
 def table_rows(conn: psycopg.Connection[Any], day: dt.date) -> list[tuple[Any, ...]]:
@@ -240,3 +245,13 @@ def test_a_tick_stamped_outside_its_trading_day_is_refused(conn: psycopg.Connect
     frame.loc[3, "ts"] = pd.Timestamp(f"{NEXT} 09:30", tz=TZ)
     with pytest.raises(PartitionWriteError, match=r"raw_ticks: 1 row\(s\) have ts outside"):
         write_partition(conn, "market.raw_ticks", frame, DAY, DAY)
+
+
+def test_a_trade_cannot_be_stored_twice(conn: psycopg.Connection[Any]) -> None:
+    """The vendor's running total identifies a trade: the same trade twice in one write is refused whole."""
+    frame = ticks(50, seed=5)
+    doubled = pd.concat([frame, frame.iloc[[7]].assign(seq=10_000)], ignore_index=True)
+    with pytest.raises(psycopg.errors.UniqueViolation, match="raw_ticks_vendor_sequence"):
+        write_partition(conn, "market.raw_ticks", doubled, DAY, DAY)
+    conn.rollback()
+    assert write_partition(conn, "market.raw_ticks", frame, DAY, DAY) == 50

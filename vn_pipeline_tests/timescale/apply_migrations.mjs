@@ -31,11 +31,11 @@ async function main() {
 
   // A few rows on two days (two raw_ticks chunks), in Asia/Ho_Chi_Minh session hours.
   await db.exec(`
-    INSERT INTO market.raw_ticks (ts, trading_date, symbol, seq, price, volume, side, session) VALUES
-      ('2024-01-02 09:15:00+07', '2024-01-02', 'FPT', 1, 96500, 1000, NULL, 'ATO'),
-      ('2024-01-02 09:20:01+07', '2024-01-02', 'FPT', 2, 96600, 200, 'B', 'CONT'),
-      ('2024-01-02 09:20:02+07', '2024-01-02', 'VNM', 1, 68000, 500, 'S', 'CONT'),
-      ('2024-01-03 09:20:00+07', '2024-01-03', 'FPT', 1, 97000, 300, 'B', 'CONT');
+    INSERT INTO market.raw_ticks (ts, trading_date, symbol, seq, price, volume, side, session, cum_volume) VALUES
+      ('2024-01-02 09:15:00+07', '2024-01-02', 'FPT', 1, 96500, 1000, NULL, 'ATO', 1000),
+      ('2024-01-02 09:20:01+07', '2024-01-02', 'FPT', 2, 96600, 200, 'B', 'CONT', 1200),
+      ('2024-01-02 09:20:02+07', '2024-01-02', 'VNM', 1, 68000, 500, 'S', 'CONT', 500),
+      ('2024-01-03 09:20:00+07', '2024-01-03', 'FPT', 1, 97000, 300, 'B', 'CONT', 300);
     INSERT INTO market.ohlcv_1m (ts, trading_date, symbol, open, high, low, close, volume, value, vwap,
                                  trade_count, buy_volume, sell_volume) VALUES
       ('2024-01-02 09:20:00+07', '2024-01-02', 'FPT', 96600, 96600, 96600, 96600, 200, 19320000, 96600, 1, 200, 0);
@@ -60,8 +60,8 @@ async function main() {
   await db.exec(`
     BEGIN;
     DELETE FROM market.raw_ticks WHERE trading_date >= '2024-01-02' AND trading_date <= '2024-01-02';
-    INSERT INTO market.raw_ticks (ts, trading_date, symbol, seq, price, volume, side, session) VALUES
-      ('2024-01-02 09:15:00+07', '2024-01-02', 'FPT', 1, 96500, 1000, NULL, 'ATO');
+    INSERT INTO market.raw_ticks (ts, trading_date, symbol, seq, price, volume, side, session, cum_volume) VALUES
+      ('2024-01-02 09:15:00+07', '2024-01-02', 'FPT', 1, 96500, 1000, NULL, 'ATO', 1000);
     COMMIT;`);
   const after = await db.query('SELECT count(*)::int AS n FROM market.raw_ticks');
   const hypertables = await db.query(

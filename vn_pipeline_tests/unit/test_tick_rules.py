@@ -23,6 +23,7 @@ def _ticks(rows: list[tuple]) -> pd.DataFrame:
     frame["ts"] = pd.to_datetime(f"{DAY} " + frame.pop("time")).dt.tz_localize("Asia/Ho_Chi_Minh")
     frame["trading_date"] = DAY
     frame["seq"] = range(len(frame))
+    frame["cum_volume"] = frame.groupby("symbol")["volume"].cumsum()
     return frame
 
 

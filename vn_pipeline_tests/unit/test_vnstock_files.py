@@ -152,22 +152,32 @@ def test_missing_column_raises_naming_the_file(tmp_path: Path) -> None:
         read_intraday_file(broken)
 
 
-def test_several_trading_dates_raise_with_the_line(tmp_path: Path) -> None:
+def test_a_row_of_another_trading_date_costs_only_itself(tmp_path: Path) -> None:
     lines = (VCI / "intraday" / "BKC.csv").read_text(encoding="utf-8-sig").splitlines()
     lines[5] = lines[5].replace("23/02/2026", "24/02/2026")
     broken = tmp_path / "BKC.csv"
     broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(VendorFileError, match="line 6: several_trading_dates") as info:
-        read_intraday_file(broken)
-    assert info.value.path == broken and info.value.line == 6
+    f = read_intraday_file(broken)
+    assert f.trading_date == dt.date(2026, 2, 23)
+    assert f.rejected[["line", "rule"]].values.tolist() == [[6, "other_trading_date"]]
+    assert len(f.ticks) == len(lines) - 2
 
 
-def test_unparseable_trading_date_raises(tmp_path: Path) -> None:
+def test_unparseable_trading_date_rejects_the_row(tmp_path: Path) -> None:
     lines = (VCI / "intraday" / "BKC.csv").read_text(encoding="utf-8-sig").splitlines()
     lines[3] = lines[3].replace("23/02/2026", "2026-02-23")
     broken = tmp_path / "BKC.csv"
     broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(VendorFileError, match="line 4: unparseable_trading_date"):
+    f = read_intraday_file(broken)
+    assert f.rejected[["line", "rule"]].values.tolist() == [[4, "unparseable_trading_date"]]
+    assert str(broken) == f.rejected["file"].iloc[0]
+
+
+def test_a_file_without_any_valid_date_raises_naming_file_and_rule(tmp_path: Path) -> None:
+    text = (VCI / "intraday" / "BKC.csv").read_text(encoding="utf-8-sig").replace("23/02/2026", "2026-02-23")
+    broken = tmp_path / "BKC.csv"
+    broken.write_text(text, encoding="utf-8")
+    with pytest.raises(VendorFileError, match=r"BKC\.csv, line 2: no_valid_trading_date"):
         read_intraday_file(broken)
 
 

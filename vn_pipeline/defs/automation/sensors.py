@@ -27,9 +27,11 @@ def landing_file_sensor(context: dg.SensorEvaluationContext, market_source: Mark
     directory = Path(market_source.landing_path())
     if not directory.is_dir():
         return dg.SkipReason(f"landing directory {directory} does not exist")
-    files, unreadable = scan_landing_dir(directory)
-    for path, reason in unreadable.items():
-        context.log.warning(f"landing file skipped: {path}: {reason}")
+    files = scan_landing_dir(directory)
+    for landed in files:
+        if landed.dated_by_mtime:
+            context.log.warning(f"landing file {landed.path}: no date inside, ingested (and quarantined) with "
+                                f"{landed.trading_date}, the trading day it landed")  # fmt: skip
     seen = set(json.loads(context.cursor)) if context.cursor else set()
     new = [f for f in files if f.key not in seen]
     if not new:

@@ -15,15 +15,10 @@ from vn_pipeline.lib.bar_rules import untraded_symbols
 from vn_pipeline.lib.bars import combine_daily, daily_bars_from_ticks, minute_bars
 from vn_pipeline.lib.market.calendar import trading_days as calendar_days
 from vn_pipeline.lib.sources.benchmarks import simulated_vn30
-from vn_pipeline.lib.sources.landing import (
-    EXCHANGES_FILE,
-    LandedTicks,
-    known_exchanges,
-    listings_from_landing_files,
-    load_landed_ticks,
-)
+from vn_pipeline.lib.sources.landing import EXCHANGES_FILE, FILE_RULES, LandedDay
 from vn_pipeline.lib.tick_rules import validate_ticks
 from vn_pipeline.lib.warehouse.quarantine import read_quarantine
+from vn_pipeline.lib.warehouse.reads import closes_before, read_symbol_days
 
 COMMON = {
     "partitions_def": trading_days,
@@ -62,16 +57,37 @@ def listings(
     (integer VND, rounded to the tick as the exchange does). Every price check downstream uses these limits."""
     start, end = window(context)
     simulator = market_source.simulator()
-    if simulator is None:
-        known = known_exchanges(market_source.landing_path())
-        frame = listings_from_landing_files(market_source.landing_files_between(start, end), known)
-        inferred = sorted(frame.loc[frame["exchange_inferred"], "symbol"])
+    if simulator is not None:
+        frame = simulator.listings(start, end)
+    else:
+        landed = _landed(market_source, warehouse, start, end)
+        if landed is None:
+            context.log.info(f"no landed files for {start} → {end}; stored listings are kept")
+            return logged_result(context, pd.DataFrame(), start, end)
+        inferred = sorted(landed.listings.loc[landed.listings["exchange_inferred"], "symbol"])
         if inferred:
             context.log.warning(f"exchange inferred from the trades (add them to {EXCHANGES_FILE}): {inferred}")
-    else:
-        frame = simulator.listings(start, end)
+        frame = _with_kept(warehouse, "market.listings", landed.listings, landed)
     warehouse.write_partition("market.listings", frame, start, end)
     return logged_result(context, frame, start, end)
+
+
+def _landed(
+    market_source: MarketSourceResource, warehouse: WarehouseResource, start: date, end: date
+) -> LandedDay | None:
+    with warehouse.connect() as conn:
+        closes = closes_before(conn, start, end)
+    return market_source.land_window(start, end, closes)
+
+
+def _with_kept(warehouse: WarehouseResource, table: str, frame: pd.DataFrame, landed: LandedDay) -> pd.DataFrame:
+    """``frame`` plus the stored rows of the symbol-days none of whose files could be used: a bad file never
+    replaces what the warehouse holds by nothing."""
+    if landed.kept.empty:
+        return frame
+    with warehouse.connect() as conn:
+        kept = read_symbol_days(conn, table, landed.kept, columns=list(frame.columns))
+    return pd.concat([frame, kept], ignore_index=True) if len(kept) else frame
 
 
 @dg.asset(key=["market", "daily_bars"], kinds={"timescaledb", "python"}, **COMMON)
@@ -87,17 +103,20 @@ def daily_bars(
     return logged_result(context, frame, start, end)
 
 
-def _source_ticks(market_source: MarketSourceResource, start: date, end: date) -> tuple[LandedTicks, date] | None:
+def _source_ticks(
+    market_source: MarketSourceResource, warehouse: WarehouseResource, start: date, end: date
+) -> tuple[LandedDay, date] | None:
     """The window's ticks and the first day they cover; None when the source has no ticks for the window."""
     simulator = market_source.simulator()
     if simulator is None:
-        files = market_source.landing_files_between(start, end)
-        return (load_landed_ticks(files), start) if files else None
+        landed = _landed(market_source, warehouse, start, end)
+        return (landed, start) if landed else None
     first = max(start, market_source.first_intraday_day())
     if first > end:
         return None
     ticks = pd.concat([simulator.ticks(day) for day in calendar_days(first, end)], ignore_index=True)
-    return LandedTicks(ticks=ticks, quarantined=pd.DataFrame(), incomplete={}), first
+    nothing = pd.DataFrame(columns=["trading_date", "symbol"])
+    return LandedDay(listings=nothing, ticks=ticks, origins=None, quarantined=nothing, kept=nothing), first
 
 
 @dg.asset(key=["market", "raw_ticks"], deps=[listings], kinds={"timescaledb", "python"}, **COMMON)
@@ -107,24 +126,40 @@ def raw_ticks(
     """Every matched trade: time (Asia/Ho_Chi_Minh), price (VND), volume, aggressor side and session
     (ATO/CONT/ATC/PLO). Trades that break a market rule go to market.quarantine with the rule they broke."""
     start, end = window(context)
-    sourced = _source_ticks(market_source, start, end)
+    sourced = _source_ticks(market_source, warehouse, start, end)
     if sourced is None:
         # History without ticks: keep whatever ticks were stored for these days rather than erase them.
         context.log.info(f"no intraday source for {start} → {end}; stored ticks are kept")
         return logged_result(context, pd.DataFrame(), start, end, quarantined=0)
     landed, first = sourced
     day_listings = warehouse.read_partition("market.listings", first, end)
-    checked = validate_ticks(landed.ticks, day_listings, source="market.raw_ticks batch")
-    found = [q for q in (landed.quarantined, checked.quarantined) if len(q)]
+    checked = validate_ticks(landed.ticks, day_listings, source="market.raw_ticks batch", origin=landed.origins)
+    found = [q for q in (landed.quarantined, checked.quarantined, _kept_quarantine(warehouse, landed)) if len(q)]
     quarantined = pd.concat(found, ignore_index=True) if found else checked.quarantined
     if landed.incomplete:
         context.log.warning(f"vendor files missing part of the session (shares): {landed.incomplete}")
-    warehouse.write_partition("market.raw_ticks", checked.good, first, end, quarantine=quarantined)
+    for path, reason in landed.quarantined_files.items():
+        context.log.error(f"landing file quarantined: {path}: {reason}")
+    good = _with_kept(warehouse, "market.raw_ticks", checked.good, landed)
+    warehouse.write_partition("market.raw_ticks", good, first, end, quarantine=quarantined)
     by_rule = quarantined["rule"].value_counts().to_dict() if len(quarantined) else {}
     return logged_result(
-        context, checked.good, first, end, quarantined=len(quarantined), by_rule=by_rule,
-        incomplete_files=landed.incomplete,
+        context, good, first, end, quarantined=len(quarantined), by_rule=by_rule,
+        incomplete_files=landed.incomplete, quarantined_files=landed.quarantined_files,
+        kept_from_store=[f"{s} {d}" for d, s in landed.kept.itertuples(index=False)],
     )  # fmt: skip
+
+
+def _kept_quarantine(warehouse: WarehouseResource, landed: LandedDay) -> pd.DataFrame:
+    """The stored quarantine rows of kept symbol-days stay with their kept ticks (file records are made anew)."""
+    if landed.kept.empty:
+        return pd.DataFrame()
+    start, end = min(landed.kept["trading_date"]), max(landed.kept["trading_date"])
+    with warehouse.connect() as conn:
+        stored = read_quarantine(conn, "market.raw_ticks", start, end)
+    keys = pd.MultiIndex.from_frame(stored[["trading_date", "symbol"]])
+    mine = keys.isin(pd.MultiIndex.from_frame(landed.kept)) & ~stored["rule"].isin(FILE_RULES)
+    return stored[mine].assign(source_table="market.raw_ticks")
 
 
 @dg.asset(key=["market", "ohlcv_1m"], deps=[raw_ticks], kinds={"timescaledb", "python"}, **COMMON)

@@ -9,7 +9,8 @@ from vn_pipeline.defs.market_data.assets import listings, ohlcv_1d, ohlcv_1m, ra
 from vn_pipeline.defs.partitions import trading_days
 from vn_pipeline.defs.resources import WarehouseResource
 from vn_pipeline.lib.bar_rules import missing_bars, ohlc_violations, volume_mismatches
-from vn_pipeline.lib.tick_rules import TICK_COLUMNS, validate_ticks
+from vn_pipeline.lib.sources.landing import FILE_RULES, HARMLESS_FILE_RULES
+from vn_pipeline.lib.tick_rules import TICK_COLUMNS, running_total_breaks, validate_ticks
 from vn_pipeline.lib.warehouse.quarantine import read_quarantine
 
 SAMPLE_ROWS = 20
@@ -26,7 +27,8 @@ def raw_ticks_obey_market_rules(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
     """Stored ticks pass the pandera schema (types, nulls, price > 0, tick grid, band, lots, session hours),
-    and the share of trades quarantined for breaking a rule stays under 1%."""
+    and the share of trades quarantined for breaking a rule stays under 1%. Whole files in quarantine are
+    `vendor_files_ingested`'s to report, and a duplicate of a stored trade is no bad trade: neither counts."""
     start, end = window(context)
     ticks = warehouse.read_partition("market.raw_ticks", start, end, columns=TICK_COLUMNS)
     day_listings = warehouse.read_partition("market.listings", start, end)
@@ -34,10 +36,9 @@ def raw_ticks_obey_market_rules(
         quarantined = read_quarantine(conn, "market.raw_ticks", start, end)
     # the same rules the asset applied on the way in, re-applied to what is stored (any writer, any time)
     failures = validate_ticks(ticks, day_listings, source="stored market.raw_ticks").quarantined
+    rejected = quarantined[~quarantined["rule"].isin(FILE_RULES | {"duplicate_trade"})]
     # a trade that broke two rules is quarantined twice (once per rule) but is one bad trade
-    bad_trades = (
-        quarantined["row_data"].map(lambda r: json.dumps(r, sort_keys=True)).nunique() if len(quarantined) else 0
-    )
+    bad_trades = rejected["row_data"].map(lambda r: json.dumps(r, sort_keys=True)).nunique() if len(rejected) else 0
     total = len(ticks) + bad_trades
     rate = bad_trades / total if total else 0.0
     by_rule = quarantined["rule"].value_counts().to_dict() if len(quarantined) else {}
@@ -53,6 +54,55 @@ def raw_ticks_obey_market_rules(
             "quarantined_by_rule": by_rule,
             "failures": _sample(failures.drop(columns="row_data")),
             "quarantined_sample": _sample(quarantined.drop(columns="row_data")),
+        },
+    )
+
+
+@dg.asset_check(asset=raw_ticks, partitions_def=trading_days)
+def vendor_files_ingested(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """Every vendor file that landed for the day was read: a file quarantined whole (unreadable, too large, no
+    valid row, prices in the wrong unit, ...) fails this check, naming the file and the rule. Its symbol's
+    stored data of the day was kept, not replaced by nothing. A file that only repeats trades already landed
+    is merged away and listed, not failed."""
+    start, end = window(context)
+    with warehouse.connect() as conn:
+        quarantined = read_quarantine(conn, "market.raw_ticks", start, end)
+    files = quarantined[quarantined["rule"].isin(FILE_RULES)]
+    failed = files[~files["rule"].isin(HARMLESS_FILE_RULES)]
+    return dg.AssetCheckResult(
+        passed=failed.empty,
+        metadata={
+            "rule": "no landed file is quarantined whole",
+            "quarantined_files": len(failed),
+            "by_rule": failed["rule"].value_counts().to_dict(),
+            "duplicate_files": len(files) - len(failed),
+            "files": _sample(files.drop(columns="row_data")),
+        },
+    )
+
+
+@dg.asset_check(asset=raw_ticks, partitions_def=trading_days)
+def ticks_follow_vendor_running_total(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    """In trade order, each stored trade raises its symbol's running total of the day by at least its own
+    volume. A smaller step is a trade counted twice or out of order. Shares the running total counts that no
+    stored trade carries (a vendor file that starts mid-session, quarantined trades) are reported, not failed."""
+    start, end = window(context)
+    ticks = warehouse.read_partition(
+        "market.raw_ticks", start, end, columns=["trading_date", "symbol", "seq", "ts", "volume", "cum_volume"]
+    )
+    broken = running_total_breaks(ticks)
+    per_day = ticks.groupby(["trading_date", "symbol"]).agg(total=("cum_volume", "max"), stored=("volume", "sum"))
+    uncovered = per_day[per_day["total"] > per_day["stored"]]
+    return dg.AssetCheckResult(
+        passed=broken.empty,
+        metadata={
+            "rule": "cum_volume[i] - cum_volume[i-1] >= volume[i] within each (trading_date, symbol)",
+            "breaking_trades": len(broken),
+            "sample": _sample(broken),
+            "symbol_days_not_fully_covered": len(uncovered),
+            "shares_not_covered": int((uncovered["total"] - uncovered["stored"]).sum()),
         },
     )
 
@@ -107,6 +157,8 @@ def listed_symbols_complete(
 
 CHECKS = [
     raw_ticks_obey_market_rules,
+    vendor_files_ingested,
+    ticks_follow_vendor_running_total,
     _ohlc_check(ohlcv_1d, "market.ohlcv_1d"),
     _ohlc_check(ohlcv_1m, "market.ohlcv_1m"),
     volume_reconciles,

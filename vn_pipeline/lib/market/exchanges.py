@@ -12,6 +12,7 @@ band functions yield NaN instead of raising, so one bad vendor row cannot stop a
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -42,6 +43,16 @@ BOARD_LOT = 100
 HOSE_BOARD_LOT_BEFORE_2021 = 10
 HOSE_BOARD_LOT_CHANGE = dt.date(2021, 1, 4)
 MAX_ORDER_SHARES_HOSE = 500_000
+
+
+# Tickers are 3 letters; ETFs, covered warrants and futures run longer (E1VFVN30, CFPT2314, VN30F2412,
+# 41I1G3000): anything else is not a symbol but a corrupt cell.
+_SYMBOL = re.compile(r"[A-Z0-9]{3,12}")
+
+
+def is_valid_symbol(symbol: object) -> bool:
+    """A listed instrument's code: 3-12 upper-case letters or digits."""
+    return isinstance(symbol, str) and _SYMBOL.fullmatch(symbol) is not None
 
 
 def normalize_exchange(exchange: str) -> str:

@@ -16,11 +16,13 @@ import pandas as pd
 
 from vn_pipeline.lib import columns
 from vn_pipeline.lib.sources.vnstock_files import (
+    CsvText,
     bar_price_checks,
     concat_rejected,
     parse_dates,
-    read_csv_as_text,
+    read_csv_text,
     reject,
+    reject_lines,
 )
 
 PRICE_COLUMNS: tuple[str, ...] = (
@@ -70,14 +72,16 @@ def read_cafef_prices(path: Path, symbol: str | None = None) -> tuple[pd.DataFra
     """
     path = Path(path)
     symbol = symbol or path.parent.name
-    raw = read_csv_as_text(path, _PRICE_REQUIRED)
-    dates = _parse_dates(path, raw)
+    parsed_csv = read_csv_text(path, _PRICE_REQUIRED)
+    raw = parsed_csv.rows
+    dates = parse_dates(raw, "Ngay", "%d/%m/%Y")
     num = {c: pd.to_numeric(raw[c], errors="coerce") for c in _PRICE_REQUIRED if c != "Ngay"}
     prices_kvnd = pd.DataFrame({k: num[v] for k, v in _RAW_PRICES.items()})
     as_vnd = prices_kvnd * 1000
     newest = dates == dates.max()
 
     checks: list[tuple[str, pd.Series, str]] = [
+        ("unparseable_trading_date", dates.isna(), "Ngay is not dd/mm/yyyy"),
         (
             "unparseable_number",
             ~np.isfinite(pd.DataFrame(num).astype("float64")).all(axis=1),
@@ -94,7 +98,7 @@ def read_cafef_prices(path: Path, symbol: str | None = None) -> tuple[pd.DataFra
         ("negative_volume_or_value", (pd.DataFrame(num)[_VOLUME_VALUE] < 0).any(axis=1), "must be ≥ 0"),
         ("duplicate_trading_date", dates.duplicated(keep="first"), "trading_date already seen"),
     ]
-    good, rejected = _apply_checks(path, raw, dates, symbol, checks)
+    good, rejected = _apply_checks(path, parsed_csv, dates, symbol, checks)
 
     volume = num["KhoiLuongKhopLenh"][good]
     value = num["GiaTriKhopLenh"][good]
@@ -131,8 +135,9 @@ def read_cafef_foreign_flows(path: Path, symbol: str | None = None) -> tuple[pd.
     """
     path = Path(path)
     symbol = symbol or path.parent.name
-    raw = read_csv_as_text(path, _FLOW_REQUIRED)
-    dates = _parse_dates(path, raw)
+    parsed_csv = read_csv_text(path, _FLOW_REQUIRED)
+    raw = parsed_csv.rows
+    dates = parse_dates(raw, "Ngay", "%d/%m/%Y")
     num = pd.DataFrame({c: pd.to_numeric(raw[c], errors="coerce") for c in _FLOW_REQUIRED if c != "Ngay"})
     # Zero flows with zero room are real when the room is full (ACB at its 30% bank cap, 2009-2025):
     # only a row whose ownership share is also 0 is padding.
@@ -141,6 +146,7 @@ def read_cafef_foreign_flows(path: Path, symbol: str | None = None) -> tuple[pd.
         padding &= pd.to_numeric(raw["DangSoHuu"], errors="coerce") == 0
 
     checks: list[tuple[str, pd.Series, str]] = [
+        ("unparseable_trading_date", dates.isna(), "Ngay is not dd/mm/yyyy"),
         ("unparseable_number", ~np.isfinite(num.astype("float64")).all(axis=1), "a field is not a number"),
         ("all_zero_padding", padding, "every field is 0 (ownership too): padding row, no data for the day"),
         (
@@ -162,7 +168,7 @@ def read_cafef_foreign_flows(path: Path, symbol: str | None = None) -> tuple[pd.
         ),
         ("duplicate_trading_date", dates.duplicated(keep="first"), "trading_date already seen"),
     ]
-    good, rejected = _apply_checks(path, raw, dates, symbol, checks)
+    good, rejected = _apply_checks(path, parsed_csv, dates, symbol, checks)
     kept = num[good]
     flows = pd.DataFrame(
         {
@@ -179,20 +185,16 @@ def read_cafef_foreign_flows(path: Path, symbol: str | None = None) -> tuple[pd.
     return flows[list(FLOW_COLUMNS)], rejected
 
 
-def _parse_dates(path: Path, raw: pd.DataFrame) -> pd.Series:
-    """``Ngay`` as dd/mm/yyyy."""
-    return parse_dates(path, raw, "Ngay", "%d/%m/%Y", "dd/mm/yyyy", strip=False)
-
-
 def _apply_checks(
     path: Path,
-    raw: pd.DataFrame,
+    parsed_csv: CsvText,
     dates: pd.Series,
     symbol: str,
     checks: list[tuple[str, pd.Series, str]],
 ) -> tuple[pd.Series, pd.DataFrame]:
     """Run the rules in order; each row is reported once, under the first rule it breaks."""
-    parts: list[pd.DataFrame] = []
+    raw = parsed_csv.rows
+    parts: list[pd.DataFrame] = [reject_lines(path, parsed_csv.bad_lines, None, symbol)]
     bad = pd.Series(False, index=raw.index)
     for rule, mask, reason in checks:
         hit = mask.fillna(True) & ~bad

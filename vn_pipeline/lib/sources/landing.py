@@ -1,18 +1,54 @@
-"""A landing directory where vendor intraday files (vnstock format) are dropped for ingestion."""
+"""A landing directory where vendor intraday files (vnstock format) are dropped for ingestion.
+
+One bad file costs only itself: every file is parsed on its own, a file that cannot be trusted is quarantined
+whole (a ``market.quarantine`` record naming the file and the rule) and the rest of the market flows on. A
+symbol-day whose every file was quarantined keeps what the warehouse already holds for it (``kept``): a bad
+file never replaces stored good data by nothing. Files of one symbol and day (``FRT.csv`` and a re-save
+``FRT (1).csv``) are merged trade by trade on the vendor's running total, so a trade is stored once.
+"""
 
 from __future__ import annotations
 
-import csv
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from vn_pipeline.lib import columns
-from vn_pipeline.lib.market.exchanges import normalize_exchange, price_limits
-from vn_pipeline.lib.sources.vnstock_files import read_intraday_file
+from vn_pipeline.lib.market.calendar import last_trading_day_on_or_before
+from vn_pipeline.lib.market.exchanges import is_valid_symbol, normalize_exchange, price_limits
+from vn_pipeline.lib.market.sessions import VN_TZ
+from vn_pipeline.lib.sources.vnstock_files import (
+    IntradayFile,
+    VendorFileError,
+    concat_rejected,
+    read_intraday_file,
+    reject,
+)
+
+# No listed stock has traded near 10 million VND a share: a reference price above it is a file priced in VND
+# where thousands of VND were expected (171,000 kVND for FRT's 171.0).
+MAX_PLAUSIBLE_PRICE_VND = 10_000_000
+# The day's reference price moves from the previous close by the band (≤ 15%) or a corporate action (a 2-for-1
+# stock dividend halves it): a factor of 5 either way is a unit error, never a market move.
+MAX_REFERENCE_RATIO = 5.0
+# Rules under which a whole file is quarantined (one record per file, not per row).
+FILE_RULES = frozenset(
+    {
+        "unreadable_file", "file_too_large", "unreadable_header", "empty_file", "missing_columns", "no_rows",
+        "no_valid_rows", "no_valid_trading_date", "no_valid_symbol", "implausible_price", "price_magnitude",
+        "no_reference_price", "duplicate_file", "unexpected_error",
+    }
+)  # fmt: skip
+# A file that repeats trades already landed is harmless once merged: reported, not a failure.
+HARMLESS_FILE_RULES = frozenset({"duplicate_file"})
+_DATE = re.compile(rb"\b(\d{2})/(\d{2})/(\d{4})\b")
+_PEEK_BYTES = 64 * 1024
+_NAMED_SYMBOL = re.compile(r"([A-Za-z0-9]{3,12})(?:[ _.(-].*)?")
 
 
 @dataclass(frozen=True)
@@ -20,6 +56,7 @@ class LandingFile:
     path: Path
     trading_date: date
     mtime_ns: int
+    dated_by_mtime: bool = False  # no date could be read from the file: attributed to the day it landed
 
     @property
     def key(self) -> str:
@@ -27,38 +64,43 @@ class LandingFile:
         return f"{self.path.name}@{self.mtime_ns}"
 
 
-def peek_trading_date(path: Path) -> date:
-    """The session date of a vnstock intraday file, from its first data row, without reading the rest."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        row = next(reader, None)
-    if row is None or not row.get("trading_date"):
-        raise ValueError(f"{path}: line 2: no data row with a trading_date (vnstock intraday format expected)")
-    return datetime.strptime(row["trading_date"], "%d/%m/%Y").date()
+def peek_trading_date(path: Path) -> date | None:
+    """The session date of a vendor file: the first dd/mm/yyyy date in its first 64 KiB, read as bytes so that
+    no encoding error, ragged row or oversized cell can hide it; None when there is none."""
+    with path.open("rb") as handle:
+        head = handle.read(_PEEK_BYTES)
+    for match in _DATE.finditer(head):
+        day, month, year = (int(g) for g in match.groups())
+        try:
+            return date(year, month, day)
+        except ValueError:
+            continue
+    return None
 
 
-def scan_landing_dir(directory: Path) -> tuple[list[LandingFile], dict[str, str]]:
-    """Every readable ``*.csv`` in ``directory`` with its date, and the files that could not be read and why."""
+def scan_landing_dir(directory: Path) -> list[LandingFile]:
+    """Every ``*.csv`` in ``directory`` with its trading date. A file whose date cannot be read is not skipped:
+    it is attributed to the trading day of its modification time, so its run quarantines it and a check fails."""
     found: list[LandingFile] = []
-    unreadable: dict[str, str] = {}
     for path in sorted(directory.glob("*.csv")):
         try:
-            found.append(LandingFile(path, peek_trading_date(path), path.stat().st_mtime_ns))
-        except (ValueError, OSError, UnicodeDecodeError) as err:
-            unreadable[str(path)] = str(err)
-    return found, unreadable
+            mtime_ns = path.stat().st_mtime_ns
+            day = peek_trading_date(path)
+        except OSError:
+            continue  # removed between the listing and the read: nothing landed
+        if day is None:
+            landed = datetime.fromtimestamp(mtime_ns / 1e9, VN_TZ).date()
+            found.append(LandingFile(path, last_trading_day_on_or_before(landed), mtime_ns, dated_by_mtime=True))
+        else:
+            found.append(LandingFile(path, day, mtime_ns))
+    return found
 
 
-def reference_price(path: Path) -> int:
-    """The day's reference price in VND: vnstock stamps every trade with ``price_change`` against it."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        row = next(csv.DictReader(handle), None)
-    if row is None:
-        raise ValueError(f"{path}: line 2: empty file")
-    try:
-        return round(float(row["price"]) * 1000 - float(row["price_change"]))
-    except (KeyError, ValueError) as err:
-        raise ValueError(f"{path}: line 2: cannot derive the reference price from price/price_change") from err
+def symbol_from_name(path: Path) -> str | None:
+    """The symbol a file name gives (``FRT.csv``, ``FRT (1).csv``, ``frt_2026-02-24.csv`` → FRT), if any."""
+    match = _NAMED_SYMBOL.fullmatch(path.stem)
+    symbol = match.group(1).upper() if match else None
+    return symbol if is_valid_symbol(symbol) else None
 
 
 def infer_exchange(sessions: set[str], prices: list[int]) -> str:
@@ -70,31 +112,178 @@ def infer_exchange(sessions: set[str], prices: list[int]) -> str:
     return "HNX" if "ATC" in sessions else "UPCOM"
 
 
-@dataclass(frozen=True)
-class LandedTicks:
+@dataclass
+class LandedDay:
+    """What a window's landed files give: listings, ticks (with the file and line of each), quarantined rows and
+    files, and the symbol-days that keep their stored data because no file of theirs could be used."""
+
+    listings: pd.DataFrame
     ticks: pd.DataFrame
-    quarantined: pd.DataFrame  # rows the vendor parser rejected, in market.quarantine's layout
-    incomplete: dict[str, int]  # "SYMBOL date" → shares the vendor counted but the file does not carry
+    origins: pd.Series | None  # "file line N" per row of ``ticks`` (None: the source has no files)
+    quarantined: pd.DataFrame  # market.quarantine layout
+    kept: pd.DataFrame  # trading_date, symbol
+    incomplete: dict[str, int] = field(default_factory=dict)  # "SYMBOL date" → shares the files do not carry
+    quarantined_files: dict[str, str] = field(default_factory=dict)  # file → "rule: detail"
 
 
-def load_landed_ticks(paths: list[Path]) -> LandedTicks:
-    """Ticks of every landed file, with the rows that could not be parsed kept for quarantine."""
-    parsed = [read_intraday_file(path) for path in paths]
-    return LandedTicks(
-        ticks=pd.concat([f.ticks for f in parsed], ignore_index=True),
-        quarantined=_as_quarantine([f.rejected for f in parsed if len(f.rejected)]),
-        incomplete={
-            f"{f.symbol} {f.trading_date}": f.missing_volume_before_first + f.missing_volume_within
-            for f in parsed
-            if not f.complete
-        },
+def land_files(
+    files: list[LandingFile], exchanges: dict[str, str] | None = None, previous_closes: pd.DataFrame | None = None
+) -> LandedDay:
+    """Parse ``files`` one by one into listings and ticks.
+
+    ``previous_closes`` (trading_date, symbol, close in VND) are the warehouse's stored closes: a file whose
+    reference price is not within a factor of ``MAX_REFERENCE_RATIO`` of the symbol's last close before its
+    day is quarantined (wrong units), as is one above ``MAX_PLAUSIBLE_PRICE_VND``.
+    """
+    records: list[dict] = []
+    parsed: dict[tuple[date, str], list[IntradayFile]] = {}
+    for landed in files:
+        try:
+            f = read_intraday_file(landed.path)
+        except VendorFileError as err:
+            records.append(_file_record(landed.path, landed.trading_date, symbol_from_name(landed.path), err.rule,
+                                        str(err)))  # fmt: skip
+            continue
+        except (ValueError, TypeError, KeyError, OSError) as err:  # a parser gap must not stop the market
+            records.append(_file_record(landed.path, landed.trading_date, symbol_from_name(landed.path),
+                                        "unexpected_error", f"{landed.path}: {type(err).__name__}: {err}"))  # fmt: skip
+            continue
+        parsed.setdefault((f.trading_date, f.symbol), []).append(f)
+
+    closes = _last_close_before(list(parsed), previous_closes)
+    listings, ticks, origins, rejected, incomplete = [], [], [], [], {}
+    for (day, symbol), group in sorted(parsed.items()):
+        merged, merge_rejects, merge_records = _merge(group)
+        rejected += [f.rejected for f in group] + merge_rejects
+        records += merge_records
+        reference = next((f.reference_price for f in group if f.reference_price), None)
+        problem = _price_problem(reference, closes.get((day, symbol)))
+        if problem:
+            records += [_file_record(f.path, day, symbol, problem[0], f"{f.path}: {problem[1]}") for f in group]
+            continue
+        frame, lines = merged
+        known = (exchanges or {}).get(symbol)
+        exchange = known or infer_exchange(set(frame["session"]), frame["price"].tolist())
+        listings.append(_listing(day, symbol, exchange, reference, inferred=known is None))
+        ticks.append(frame)
+        origins.append(lines)
+        missing = int(frame["cum_volume"].iloc[-1] - frame["volume"].sum())
+        if missing:
+            incomplete[f"{symbol} {day}"] = missing
+
+    quarantined = pd.concat([_as_quarantine(concat_rejected(rejected)), pd.DataFrame(records)], ignore_index=True)
+    landed = {(row["trading_date"], row["symbol"]) for row in listings}
+    kept = {(r["trading_date"], r["symbol"]) for r in records if r["symbol"]} - landed
+    return LandedDay(
+        listings=pd.DataFrame(listings, columns=[*columns.LISTINGS, "exchange_inferred"]),
+        ticks=pd.concat(ticks, ignore_index=True) if ticks else pd.DataFrame(columns=list(columns.RAW_TICKS)),
+        origins=pd.Series(np.concatenate(origins) if origins else [], dtype=object),
+        quarantined=quarantined.reindex(columns=list(columns.QUARANTINE)),
+        kept=pd.DataFrame(sorted(kept), columns=["trading_date", "symbol"]),
+        incomplete=incomplete,
+        quarantined_files={r["row_data"]["file"]: f"{r['rule']}: {r['detail']}" for r in records},
     )
 
 
-def _as_quarantine(rejected: list[pd.DataFrame]) -> pd.DataFrame:
-    if not rejected:
-        return pd.DataFrame(columns=list(columns.QUARANTINE))
-    rows = pd.concat(rejected, ignore_index=True)
+def _merge(group: list[IntradayFile]) -> tuple[tuple[pd.DataFrame, np.ndarray], list[pd.DataFrame], list[dict]]:
+    """One symbol-day from its files: the fullest file first, then each other file's trades that it lacks.
+    A trade is its running total; another file's row with the same total is a duplicate, or a conflict when
+    its time, price or volume differ. A file with nothing new is recorded as a duplicate file."""
+    group = sorted(group, key=lambda f: (-len(f.ticks), f.path.stem != f.symbol, f.path.name))
+    frames, lines, rejects, records = [], [], [], []
+    seen: dict[int, tuple[str, int, tuple]] = {}  # running total → (file, line, (ts, price, volume))
+    for f in group:
+        cum = f.ticks["cum_volume"].to_numpy()
+        trades = list(zip(f.ticks["ts"], f.ticks["price"], f.ticks["volume"], strict=True))
+        repeated = np.fromiter((int(c) in seen for c in cum), dtype=bool, count=len(cum))
+        if frames and repeated.all():
+            records.append(_file_record(f.path, f.trading_date, f.symbol, "duplicate_file",
+                                        f"{f.path}: every trade is already in {seen[int(cum[0])][0]}"))  # fmt: skip
+            continue
+        same = np.array([r and seen[int(c)][2] == t for r, c, t in zip(repeated, cum, trades, strict=True)], bool)
+        for rule, hit in (("duplicate_trade", repeated & same), ("conflicting_trade", repeated & ~same)):
+            if hit.any():
+                rows = f.ticks[hit].assign(line=f.lines[hit])
+                part = reject(f.path, rows, rule, "", trading_date=f.trading_date, symbol=f.symbol)
+                part["reason"] = [f"same running total as {seen[int(c)][0]} line {seen[int(c)][1]}" for c in cum[hit]]
+                part["row_data"] = [json.loads(json.dumps(r, default=str)) for r in part["row_data"]]
+                rejects.append(part)
+        for i in np.flatnonzero(~repeated):
+            seen[int(cum[i])] = (str(f.path), int(f.lines[i]), trades[i])
+        frames.append(f.ticks[~repeated])
+        lines.append(np.array([f"{f.path} line {n}" for n in f.lines[~repeated]], dtype=object))
+    merged = pd.concat(frames, ignore_index=True)
+    order = np.lexsort((merged["cum_volume"].to_numpy(), merged["ts"].to_numpy()))
+    merged = merged.iloc[order].reset_index(drop=True)
+    merged["seq"] = np.arange(len(merged), dtype="int32")
+    return (merged, np.concatenate(lines)[order]), rejects, records
+
+
+def _price_problem(reference: int | None, previous_close: int | None) -> tuple[str, str] | None:
+    if reference is None:
+        return "no_reference_price", "no row gives price − price_change, the day's reference price"
+    if reference > MAX_PLAUSIBLE_PRICE_VND:
+        return "implausible_price", (
+            f"reference price {reference:,} VND is above {MAX_PLAUSIBLE_PRICE_VND:,}: prices in VND where "
+            "thousands of VND are expected?"
+        )
+    if previous_close and not 1 / MAX_REFERENCE_RATIO <= reference / previous_close <= MAX_REFERENCE_RATIO:
+        return "price_magnitude", (
+            f"reference price {reference:,} VND is {reference / previous_close:,.4g}× the stored previous close "
+            f"{previous_close:,} VND: wrong price unit?"
+        )
+    return None
+
+
+def _last_close_before(keys: list[tuple[date, str]], closes: pd.DataFrame | None) -> dict[tuple[date, str], int]:
+    """Each (day, symbol)'s last stored close strictly before that day."""
+    if not keys or closes is None or closes.empty:
+        return {}
+    wanted = pd.DataFrame(keys, columns=["trading_date", "symbol"])
+    wanted["when"] = pd.to_datetime(wanted["trading_date"])
+    known = closes.assign(when=pd.to_datetime(closes["trading_date"]))[["when", "symbol", "close"]]
+    found = pd.merge_asof(
+        wanted.sort_values("when"), known.sort_values("when"), on="when", by="symbol", allow_exact_matches=False
+    ).dropna(subset=["close"])
+    return {(d, s): int(c) for d, s, c in zip(found["trading_date"], found["symbol"], found["close"], strict=True)}
+
+
+def _listing(day: date, symbol: str, exchange: str, reference: int, inferred: bool) -> dict:
+    floor, ceiling = price_limits(exchange, reference)
+    return {
+        "trading_date": day,
+        "symbol": symbol,
+        "exchange": exchange,
+        "instrument_type": "stock",
+        "sector": None,
+        "reference_price": reference,
+        "ceiling_price": ceiling,
+        "floor_price": floor,
+        "first_day": False,
+        # vnstock files carry neither: NULL, so foreign-room usage stays unknown rather than guessed
+        "shares_outstanding": None,
+        "foreign_limit": None,
+        "exchange_inferred": inferred,
+    }
+
+
+def _file_record(path: Path, day: date, symbol: str | None, rule: str, detail: str) -> dict:
+    """A whole file in quarantine: its rule, and enough to find it again."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = None
+    return {
+        "trading_date": day,
+        "source_table": "market.raw_ticks",
+        "symbol": symbol,
+        "rule": rule,
+        "detail": detail,
+        "row_data": {"file": str(path), "bytes": size, "level": "file"},
+    }
+
+
+def _as_quarantine(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "trading_date": rows["trading_date"],
@@ -120,36 +309,3 @@ def known_exchanges(directory: Path) -> dict[str, str]:
         return {str(symbol).upper(): normalize_exchange(str(exchange)) for symbol, exchange in mapping.items()}
     except (ValueError, AttributeError) as err:
         raise ValueError(f"{path}: expected a JSON object of symbol → HOSE/HNX/UPCOM ({err})") from err
-
-
-def listings_from_landing_files(paths: list[Path], exchanges: dict[str, str] | None = None) -> pd.DataFrame:
-    """One listing per landed file: symbol, exchange (from ``exchanges``, else inferred from the trades, and
-    then flagged ``exchange_inferred``), reference price and the day's limits. Shares outstanding and the
-    foreign ownership limit are not in vnstock's files: left NULL."""
-    rows = []
-    for path in paths:
-        ticks = read_intraday_file(path).ticks
-        symbol = ticks["symbol"].iloc[0]
-        known = (exchanges or {}).get(symbol)
-        exchange = known or infer_exchange(set(ticks["session"]), ticks["price"].tolist())
-        reference = reference_price(path)
-        floor, ceiling = price_limits(exchange, reference)
-        rows.append(
-            {
-                "trading_date": ticks["trading_date"].iloc[0],
-                "symbol": symbol,
-                "exchange": exchange,
-                "instrument_type": "stock",
-                "sector": None,
-                "reference_price": reference,
-                "ceiling_price": ceiling,
-                "floor_price": floor,
-                "first_day": False,
-                # vnstock files carry neither: NULL, so foreign-room usage stays unknown rather than guessed
-                "shares_outstanding": None,
-                "foreign_limit": None,
-                "exchange_inferred": known is None,
-            }
-        )
-    frame = pd.DataFrame(rows, columns=[*columns.LISTINGS, "exchange_inferred"])
-    return frame.drop_duplicates(["trading_date", "symbol"], keep="last")

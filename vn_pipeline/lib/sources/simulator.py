@@ -216,6 +216,8 @@ class MarketSimulator:
         counts = tr.counts
         base_ns = pd.Timestamp(rec.day).tz_localize(VN_TZ).value
         ts = pd.to_datetime(base_ns + tr.t * 1_000_000_000, utc=True).tz_convert(VN_TZ)
+        volume = tr.lots * np.repeat(lot, counts)
+        running = np.concatenate([[0], np.cumsum(volume)])
         frame = pd.DataFrame(
             {
                 "ts": ts.astype(f"datetime64[ns, {VN_TZ.key}]"),
@@ -223,9 +225,11 @@ class MarketSimulator:
                 "symbol": np.repeat(self._symbols[sel], counts),
                 "seq": intraday.ranges(counts).astype(np.int32),
                 "price": tr.price,
-                "volume": tr.lots * np.repeat(lot, counts),
+                "volume": volume,
                 "side": _SIDES[tr.side],
                 "session": _SESSIONS[tr.session],
+                # the symbol's running total, as a vendor feed stamps each trade
+                "cum_volume": running[1:] - np.repeat(running[np.cumsum(counts) - counts], counts),
             },
             columns=TICK_COLUMNS,
         )

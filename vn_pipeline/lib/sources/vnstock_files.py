@@ -8,16 +8,19 @@ Vendor files are messy (see ``shared/data/vn_real/README.md``). The rules here:
 - prices arrive in thousands of VND and are converted once, here, to integer VND;
 - a row that cannot be parsed is returned in ``rejected`` with its file, line and reason, never dropped
   silently;
-- a file that is structurally broken (missing columns, several dates or symbols, unparseable dates) raises
+- a bad row costs only itself: a ragged row, a line that is not UTF-8, an overlong line, a date or symbol
+  that differs from the file's, a duplicated trade are rejected rows, the rest of the file is kept;
+- a file that is structurally broken (no header, missing columns, too large, no valid row) raises
   :class:`VendorFileError` naming the file, the line and the rule, because no row of it can be trusted.
 
-The small CSV helpers at the bottom (``read_csv_as_text``, ``reject``) are shared with ``cafef_files``.
+The small CSV helpers at the bottom (``read_csv_text``, ``reject``) are shared with ``cafef_files``.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from vn_pipeline.lib import columns
+from vn_pipeline.lib.market.exchanges import is_valid_symbol, normalize_exchange
 
 VN_TZ_NAME = "Asia/Ho_Chi_Minh"
 
@@ -57,6 +61,13 @@ _HAS_ATC = {"HOSE", "HNX"}
 # A kVND figure times 1000 must land on whole VND; anything further away is a corrupt value, not float noise.
 _WHOLE_VND_TOLERANCE = 1e-6
 PRICE_FIELDS = ("open", "high", "low", "close")
+# A day of the busiest symbol is ~1 MB and CafeF's 25-year history ~1 MB: far larger is not a vendor export,
+# and a cap keeps one stray file from exhausting memory. Rows are ~100 characters; a line of thousands is a
+# corrupt row (it would also trip csv's 128 KiB field limit, which raises instead of rejecting one row).
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_LINE_BYTES = 4096
+# An explicit UTC offset on a time ('2026-02-24T09:15:07+07:00', '...Z'): converted to market time, not refused.
+_HAS_OFFSET = re.compile(r"(?:[+-]\d{2}:?\d{2}|Z)$")
 
 
 class VendorFileError(ValueError):
@@ -74,9 +85,11 @@ class VendorFileError(ValueError):
 class IntradayFile:
     """One vendor intraday file, parsed.
 
-    ``ticks`` has exactly the ``market.raw_ticks`` columns. The volume accounting fields say how much of the
-    session the file covers: vnstock caps files at ~2,000 trades, so some start mid-session, and the feed also
-    skips a few trades inside a session (the accumulated volume jumps by more than the row's volume).
+    ``ticks`` has exactly the ``market.raw_ticks`` columns; ``cum_volume`` is the vendor's running total at the
+    trade, which identifies it (two trades of one symbol and day never share it). The volume accounting fields
+    say how much of the session the file covers: vnstock caps files at ~2,000 trades, so some start
+    mid-session, and the feed also skips a few trades inside a session (the accumulated volume jumps by more
+    than the row's volume).
     """
 
     path: Path
@@ -89,6 +102,8 @@ class IntradayFile:
     missing_volume_before_first: int  # shares traded before the first row of the file
     missing_volume_within: int  # shares the accumulated volume counts but no row of the file carries
     vendor_final_accumulated_volume: int  # the vendor's running total at the last trade
+    reference_price: int | None = None  # VND: price − price_change, the value most rows agree on
+    lines: np.ndarray | None = None  # the file line of each row of ``ticks`` (errors name file and line)
 
     @property
     def complete(self) -> bool:
@@ -109,15 +124,24 @@ def read_intraday_file(path: Path, exchange: str | None = None) -> IntradayFile:
 
     ``exchange`` ('HOSE', 'HNX' or 'UPCOM') is not in the file; when given, the session of each continuous
     trade comes from the market's session rules (HNX's post-close PLO session), otherwise it is 'CONT'.
+    The file's session and symbol are the ones most rows carry; a row with another date or symbol is
+    rejected, not the file. A trade is identified by the vendor's running total (``accumulated_volume``):
+    a second row with the same total is a duplicate (or, when it differs, a conflict) and is rejected.
     """
     path = Path(path)
-    exchange = _normalise_exchange(exchange)
-    raw = read_csv_as_text(path, INTRADAY_REQUIRED)
-    trading_date = _single_trading_date(path, raw)
-    symbol = _single_value(path, raw, "symbol")
-    rejects: list[pd.DataFrame] = []
+    exchange = normalize_exchange(exchange) if exchange is not None else None
+    parsed_csv = read_csv_text(path, INTRADAY_REQUIRED)
+    raw = parsed_csv.rows
+    if raw.empty:
+        raise _no_valid_rows(path, parsed_csv.bad_lines)
+    dates = pd.to_datetime(raw["trading_date"], format="%d/%m/%Y", errors="coerce")
+    trading_date = _prevailing(path, dates.dt.date, "trading_date")
+    symbols = raw["symbol"].str.upper()
+    valid_symbol = symbols.map(is_valid_symbol)
+    symbol = _prevailing(path, symbols.where(valid_symbol), "symbol")
+    rejects: list[pd.DataFrame] = [reject_lines(path, parsed_csv.bad_lines, trading_date, symbol)]
 
-    ts = pd.to_datetime(raw["time"], format="%Y-%m-%d %H:%M:%S", errors="coerce")
+    ts = _local_times(raw["time"])
     price_kvnd = pd.to_numeric(raw["price"], errors="coerce")
     volume = pd.to_numeric(raw["volume"], errors="coerce")
     accumulated = pd.to_numeric(raw["accumulated_volume"], errors="coerce")
@@ -125,7 +149,11 @@ def read_intraday_file(path: Path, exchange: str | None = None) -> IntradayFile:
 
     # Each rule flags rows it cannot accept; a row is reported once, under the first rule it breaks.
     checks: list[tuple[str, pd.Series, str]] = [
-        ("unparseable_time", ts.isna(), "time is not 'YYYY-MM-DD HH:MM:SS'"),
+        ("unparseable_trading_date", dates.isna(), "trading_date is not dd/mm/yyyy"),
+        ("other_trading_date", dates.dt.date != trading_date, f"trading_date differs from the file's {trading_date}"),
+        ("invalid_symbol", ~valid_symbol, "symbol is not 3-12 letters or digits"),
+        ("other_symbol", symbols != symbol, f"symbol differs from the file's {symbol}"),
+        ("unparseable_time", ts.isna(), "time is not 'YYYY-MM-DD HH:MM:SS' (or ISO 8601 with an offset)"),
         (
             "time_not_on_trading_date",
             ts.notna() & (ts.dt.date != trading_date),
@@ -144,8 +172,13 @@ def read_intraday_file(path: Path, exchange: str | None = None) -> IntradayFile:
         ("unknown_match_type", ~match_type.isin(_MATCH_TYPES), f"match_type not in {sorted(_MATCH_TYPES)}"),
         (
             "unparseable_accumulated_volume",
-            ~np.isfinite(accumulated.fillna(np.nan)),
-            "accumulated_volume is not a number",
+            ~np.isfinite(accumulated.fillna(np.nan)) | (accumulated != np.floor(accumulated)),
+            "accumulated_volume is not a whole number",
+        ),
+        (
+            "accumulated_volume_below_volume",
+            accumulated < volume,
+            "the vendor's running total is smaller than the trade itself",
         ),
     ]
     bad = pd.Series(False, index=raw.index)
@@ -154,7 +187,10 @@ def read_intraday_file(path: Path, exchange: str | None = None) -> IntradayFile:
         if hit.any():
             rejects.append(reject(path, raw[hit], rule, reason, trading_date=trading_date, symbol=symbol))
         bad |= hit
+    bad |= _reject_repeated_trades(path, raw, bad, accumulated, trading_date, symbol, rejects)
     good = ~bad
+    if not good.any():
+        raise _no_valid_rows(path, concat_rejected(rejects))
 
     ticks = pd.DataFrame(
         {
@@ -163,23 +199,19 @@ def read_intraday_file(path: Path, exchange: str | None = None) -> IntradayFile:
             "volume": volume[good].astype("int64"),
             "match_type": match_type[good],
             "accumulated_volume": accumulated[good].astype("int64"),
+            "line": raw.loc[good, "line"].astype("int64"),
         }
     )
     # Same-second trades arrive out of order; the vendor's running total restores their true order.
     ticks = ticks.sort_values(["ts", "accumulated_volume"], kind="stable").reset_index(drop=True)
+    lines = ticks.pop("line").to_numpy()
     ticks = _to_raw_ticks(ticks, trading_date, symbol, exchange)
 
-    accumulated_sorted = (
-        ticks.pop("_accumulated_volume").to_numpy(dtype="int64") if len(ticks) else np.array([], "int64")
-    )
+    accumulated_sorted = ticks["cum_volume"].to_numpy(dtype="int64")
     volumes = ticks["volume"].to_numpy(dtype="int64")
-    if len(ticks):
-        missing_before = int(accumulated_sorted[0] - volumes[0])
-        steps = np.diff(accumulated_sorted) - volumes[1:]
-        missing_within = int(steps[steps > 0].sum())
-        final_accumulated = int(accumulated_sorted[-1])
-    else:
-        missing_before, missing_within, final_accumulated = 0, 0, 0
+    missing_before = int(accumulated_sorted[0] - volumes[0])
+    steps = np.diff(accumulated_sorted) - volumes[1:]
+    missing_within = int(steps[steps > 0].sum())
 
     return IntradayFile(
         path=path,
@@ -188,15 +220,85 @@ def read_intraday_file(path: Path, exchange: str | None = None) -> IntradayFile:
         exchange=exchange,
         ticks=ticks,
         rejected=concat_rejected(rejects),
-        complete_from_open=bool(len(ticks)) and missing_before == 0,
+        complete_from_open=missing_before == 0,
         missing_volume_before_first=missing_before,
         missing_volume_within=missing_within,
-        vendor_final_accumulated_volume=final_accumulated,
+        vendor_final_accumulated_volume=int(accumulated_sorted.max()),
+        reference_price=_reference_price(raw, good),
+        lines=lines,
     )
 
 
+def _no_valid_rows(path: Path, rejected: pd.DataFrame) -> VendorFileError:
+    rules = rejected["rule"].value_counts()
+    first = rejected.sort_values("line").iloc[0] if len(rejected) else None
+    detail = f"all {len(rejected)} rows rejected ({', '.join(f'{r} {n}' for r, n in rules.items())})"
+    if first is not None:
+        detail += f"; first, line {first['line']}: {first['reason']}"
+    return VendorFileError(path, "no_valid_rows", detail, line=None if first is None else int(first["line"]))
+
+
+def _prevailing(path: Path, values: pd.Series, column: str) -> object:
+    """The value most rows carry (one file holds one session of one symbol); none at all breaks the file."""
+    counts = values.dropna().value_counts()
+    if counts.empty:
+        raise VendorFileError(path, f"no_valid_{column}", f"no row has a valid {column}", line=2)
+    return counts.index[0]
+
+
+def _local_times(text: pd.Series) -> pd.Series:
+    """Naive market-time stamps; a stamp with an explicit UTC offset is converted to market time."""
+    ts = pd.to_datetime(text, format="%Y-%m-%d %H:%M:%S", errors="coerce")
+    offset = ts.isna() & text.str.contains(_HAS_OFFSET)
+    if offset.any():
+        aware = pd.to_datetime(text[offset], format="ISO8601", utc=True, errors="coerce")
+        ts[offset] = aware.dt.tz_convert(VN_TZ_NAME).dt.tz_localize(None)
+    return ts
+
+
+def _reject_repeated_trades(
+    path: Path,
+    raw: pd.DataFrame,
+    bad: pd.Series,
+    accumulated: pd.Series,
+    trading_date: dt.date,
+    symbol: str,
+    rejects: list[pd.DataFrame],
+) -> pd.Series:
+    """Rows whose running total an earlier valid row already has: the same trade again (``duplicate_trade``)
+    or a row that contradicts it (``conflicting_trade``). The first is kept."""
+    repeated = accumulated.where(~bad).duplicated(keep="first") & ~bad
+    if not repeated.any():
+        return repeated
+    fields = ["time", "price", "volume", "match_type"]
+    first = raw[~bad & ~repeated].assign(_acc=accumulated).drop_duplicates("_acc").set_index("_acc")
+    original = first.loc[accumulated[repeated], [*fields, "line"]].set_axis(raw.index[repeated])
+    same = (original[fields] == raw.loc[repeated, fields]).all(axis=1)
+    for rule, rows, reason in (
+        ("duplicate_trade", same, "repeats the trade on line {} (same running total and fields)"),
+        ("conflicting_trade", ~same, "has the running total of line {} with different fields"),
+    ):
+        if rows.any():
+            index = rows.index[rows]
+            part = reject(path, raw.loc[index], rule, "", trading_date=trading_date, symbol=symbol)
+            part["reason"] = [reason.format(line) for line in original.loc[index, "line"]]
+            rejects.append(part)
+    return repeated
+
+
+def _reference_price(raw: pd.DataFrame, good: pd.Series) -> int | None:
+    """The day's reference price in VND: vnstock stamps each trade with ``price_change`` against it. Taken from
+    the value most valid rows agree on, so one empty or garbled ``price_change`` cannot move it."""
+    if "price_change" not in raw.columns:
+        return None
+    price = pd.to_numeric(raw.loc[good, "price"], errors="coerce") * 1000
+    implied = np.rint(price - pd.to_numeric(raw.loc[good, "price_change"], errors="coerce")).dropna()
+    implied = implied[implied > 0]
+    return int(implied.value_counts().index[0]) if len(implied) else None
+
+
 def _to_raw_ticks(sorted_ticks: pd.DataFrame, trading_date: dt.date, symbol: str, exchange: str | None) -> pd.DataFrame:
-    """Shape time-sorted parsed trades into the ``market.raw_ticks`` layout (plus ``_accumulated_volume``)."""
+    """Shape time-sorted parsed trades into the ``market.raw_ticks`` layout."""
     local = sorted_ticks["ts"].dt.tz_localize(VN_TZ_NAME).astype(f"datetime64[ns, {VN_TZ_NAME}]")
     clock = sorted_ticks["ts"].dt.time
     session_of = _session_rule(exchange)
@@ -213,7 +315,7 @@ def _to_raw_ticks(sorted_ticks: pd.DataFrame, trading_date: dt.date, symbol: str
             # object dtype so that missing sides are None (SQL NULL), not NaN
             "side": pd.Series([_SIDES.get(mt) for mt in sorted_ticks["match_type"]], dtype=object),
             "session": pd.Series(sessions, dtype=object),
-            "_accumulated_volume": sorted_ticks["accumulated_volume"].astype("int64"),
+            "cum_volume": sorted_ticks["accumulated_volume"].astype("int64"),
         }
     )
     return out.reset_index(drop=True)
@@ -256,44 +358,6 @@ def _session(match_type: str, t: dt.time, exchange: str | None, session_of: Sess
     return "PLO" if found == "PLO" else "CONT"
 
 
-def _normalise_exchange(exchange: str | None) -> str | None:
-    """Canonical code via the market rules ('HSX' → 'HOSE', 'UPCoM' → 'UPCOM'); imported lazily."""
-    if exchange is None:
-        return None
-    from vn_pipeline.lib.market.exchanges import normalize_exchange
-
-    return normalize_exchange(exchange)
-
-
-def _single_trading_date(path: Path, raw: pd.DataFrame) -> dt.date:
-    """The one session a file covers; several dates or an unparseable date make the file untrustworthy."""
-    dates = parse_dates(path, raw, "trading_date", "%d/%m/%Y", "dd/mm/yyyy")
-    distinct = dates.dt.date.unique()
-    if len(distinct) > 1:
-        first_other = (dates.dt.date != distinct[0]).idxmax()
-        raise VendorFileError(
-            path,
-            "several_trading_dates",
-            f"file mixes {sorted(distinct)[:5]}; one file must hold one session",
-            line=int(raw.at[first_other, "line"]),
-        )
-    return distinct[0]
-
-
-def _single_value(path: Path, raw: pd.DataFrame, column: str) -> str:
-    values = raw[column].str.strip()
-    distinct = values.unique()
-    if len(distinct) != 1 or distinct[0] == "":
-        first_other = (values != distinct[0]).idxmax() if len(distinct) > 1 else values.index[0]
-        raise VendorFileError(
-            path,
-            f"several_{column}s" if len(distinct) > 1 else f"empty_{column}",
-            f"{column} values {list(distinct)[:5]}; a file must hold exactly one",
-            line=int(raw.at[first_other, "line"]),
-        )
-    return str(distinct[0])
-
-
 # ------------------------------------------------------------------------------------------------ daily bars
 
 
@@ -313,15 +377,21 @@ def read_daily_bars_file(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     open/close) and unparseable numbers; each with its rule and reason.
     """
     path = Path(path)
-    raw = read_csv_as_text(path, DAILY_REQUIRED)
-    symbol = _single_value(path, raw, "symbol")
-    dates = parse_dates(path, raw, "time", "%Y-%m-%d", "YYYY-MM-DD")
+    parsed_csv = read_csv_text(path, DAILY_REQUIRED)
+    raw = parsed_csv.rows
+    symbols = raw["symbol"].str.upper()
+    valid_symbol = symbols.map(is_valid_symbol)
+    symbol = _prevailing(path, symbols.where(valid_symbol), "symbol")
+    dates = parse_dates(raw, "time", "%Y-%m-%d")
     trading_date = dates.dt.date
     prices = {c: pd.to_numeric(raw[c], errors="coerce") for c in ("open", "high", "low", "close")}
     volume = pd.to_numeric(raw["volume"], errors="coerce")
     frame = pd.DataFrame(prices)
     finite = np.isfinite(frame.fillna(np.nan)).all(axis=1)
     checks: list[tuple[str, pd.Series, str]] = [
+        ("unparseable_trading_date", dates.isna(), "time is not YYYY-MM-DD"),
+        ("invalid_symbol", ~valid_symbol, "symbol is not 3-12 letters or digits"),
+        ("other_symbol", symbols != symbol, f"symbol differs from the file's {symbol}"),
         ("unparseable_price", ~finite, "open/high/low/close must be numbers"),
         ("unparseable_volume", ~np.isfinite(volume.fillna(np.nan)), "volume is not a number"),
         ("negative_volume", volume < 0, "volume must be ≥ 0"),
@@ -329,7 +399,7 @@ def read_daily_bars_file(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         *bar_price_checks(frame),
         ("duplicate_trading_date", trading_date.duplicated(keep="first"), "trading_date already seen"),
     ]
-    rejects: list[pd.DataFrame] = []
+    rejects: list[pd.DataFrame] = [reject_lines(path, parsed_csv.bad_lines, None, symbol)]
     bad = pd.Series(False, index=raw.index)
     for rule, mask, reason in checks:
         hit = mask.fillna(True) & ~bad
@@ -369,46 +439,100 @@ def estimate_daily_value(bars: pd.DataFrame) -> pd.Series:
 # ------------------------------------------------------------------------------------ shared CSV helpers
 
 
-def read_csv_as_text(path: Path, required: Sequence[str]) -> pd.DataFrame:
-    """All cells as stripped text plus a 1-based ``line`` column (header = line 1); BOM tolerated.
+@dataclass(frozen=True)
+class CsvText:
+    """A vendor CSV as text: ``rows`` (stripped cells, a 1-based ``line`` column; header = line 1) and the
+    ``bad_lines`` that could not be split into the header's fields (line, rule, reason, text)."""
+
+    rows: pd.DataFrame
+    bad_lines: pd.DataFrame
+
+
+def read_csv_text(path: Path, required: Sequence[str]) -> CsvText:
+    """All cells as stripped text, line by line; BOM tolerated.
 
     Text first, numbers later: a bad cell becomes a rejected row with its line number instead of turning a
-    whole column into float or failing the whole read. Rows with the wrong number of fields are kept with
-    missing cells empty so that the per-column rules reject them with a line number.
+    whole column into float or failing the whole read. A line that is not UTF-8, is longer than
+    ``MAX_LINE_BYTES`` or has another number of fields than the header is a bad line, and costs only itself.
+    Only a file that cannot be trusted at all (unreadable, too large, no header, missing columns) raises.
     """
     path = Path(path)
     try:
-        handle = path.open(encoding="utf-8-sig", newline="")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise VendorFileError(path, "file_too_large", f"{size:,} bytes, over the {MAX_FILE_BYTES:,} limit")
+        data = path.read_bytes()
     except OSError as exc:
         raise VendorFileError(path, "unreadable_file", str(exc)) from exc
-    with handle:
-        reader = csv.reader(handle)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise VendorFileError(path, "empty_file", "no header line", line=1) from None
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise VendorFileError(path, "unreadable_csv", str(exc), line=1) from exc
-        header = [h.strip() for h in header]
-        missing = [c for c in required if c not in header]
-        if missing:
-            raise VendorFileError(path, "missing_columns", f"missing {missing}; found {header}", line=1)
-        rows: list[list[str]] = []
-        lines: list[int] = []
-        try:
-            for record in reader:
-                if not any(cell.strip() for cell in record):
-                    continue  # blank line
-                cells = [cell.strip() for cell in record[: len(header)]]
-                rows.append(cells + [""] * (len(header) - len(cells)))
-                lines.append(reader.line_num)
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise VendorFileError(path, "unreadable_csv", str(exc), line=reader.line_num + 1) from exc
+    lines = data.removeprefix(b"\xef\xbb\xbf").split(b"\n")
+    header = _header(path, lines[0])
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise VendorFileError(path, "missing_columns", f"missing {missing}; found {header[:20]}", line=1)
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    bad: list[tuple[int, str, str, str]] = []
+    for number, line in enumerate(lines[1:], start=2):
+        line = line.removesuffix(b"\r")
+        if not line.strip():
+            continue  # blank line
+        cells, problem = _split_line(line, len(header))
+        if problem:
+            bad.append((number, *problem, line[:200].decode("utf-8", "backslashreplace")))
+        else:
+            rows.append(cells)
+            numbers.append(number)
     frame = pd.DataFrame(rows, columns=header, dtype=object)
-    if frame.empty:
+    frame["line"] = pd.Series(numbers, dtype="int64")
+    if frame.empty and not bad:
         raise VendorFileError(path, "no_rows", "header only", line=1)
-    frame["line"] = lines
-    return frame
+    return CsvText(frame, pd.DataFrame(bad, columns=["line", "rule", "reason", "text"]))
+
+
+def _header(path: Path, line: bytes) -> list[str]:
+    try:
+        cells = next(csv.reader([line.removesuffix(b"\r").decode("utf-8")]), [])
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise VendorFileError(path, "unreadable_header", str(exc), line=1) from exc
+    header = [h.strip() for h in cells]
+    if not any(header):
+        raise VendorFileError(path, "empty_file", "no header line", line=1)
+    return header
+
+
+def _split_line(line: bytes, width: int) -> tuple[list[str], tuple[str, str] | None]:
+    """The line's cells, or the rule it breaks and why."""
+    if len(line) > MAX_LINE_BYTES:
+        return [], ("line_too_long", f"{len(line):,} bytes, over the {MAX_LINE_BYTES:,} limit for one row")
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return [], ("not_utf8", f"byte {exc.start} ({line[exc.start : exc.start + 1]!r}) is not UTF-8")
+    try:
+        cells = next(csv.reader([text]))
+    except csv.Error as exc:
+        return [], ("unparseable_csv_row", str(exc))
+    while len(cells) > width and not cells[-1].strip():
+        cells.pop()  # a trailing separator is not a field
+    if len(cells) != width:
+        return [], ("wrong_field_count", f"{len(cells)} fields, the header has {width}")
+    return [cell.strip() for cell in cells], None
+
+
+def reject_lines(path: Path, bad_lines: pd.DataFrame, trading_date: object, symbol: object) -> pd.DataFrame:
+    """Bad lines in the shared rejected layout (the raw text is the row's data)."""
+    return pd.DataFrame(
+        {
+            "file": [str(path)] * len(bad_lines),
+            "line": bad_lines["line"].astype("int64").to_numpy(),
+            "trading_date": [trading_date] * len(bad_lines),
+            "symbol": [symbol] * len(bad_lines),
+            "rule": bad_lines["rule"].to_numpy(object),
+            "reason": bad_lines["reason"].to_numpy(object),
+            "row_data": [{"text": text} for text in bad_lines["text"]],
+        },
+        columns=list(REJECTED_COLUMNS),
+    )
 
 
 def reject(
@@ -469,16 +593,6 @@ def bar_price_checks(prices_kvnd: pd.DataFrame) -> list[tuple[str, pd.Series, st
     ]
 
 
-def parse_dates(path: Path, raw: pd.DataFrame, column: str, fmt: str, shown: str, strip: bool = True) -> pd.Series:
-    """``column`` parsed with ``fmt``; one unparseable date makes the whole file suspect (shifted columns)."""
-    values = raw[column].str.strip() if strip else raw[column]
-    dates = pd.to_datetime(values, format=fmt, errors="coerce")
-    if dates.isna().any():
-        first_bad = dates.isna().idxmax()
-        raise VendorFileError(
-            path,
-            "unparseable_trading_date",
-            f"{raw.at[first_bad, column]!r} is not {shown}",
-            line=int(raw.at[first_bad, "line"]),
-        )
-    return dates
+def parse_dates(raw: pd.DataFrame, column: str, fmt: str) -> pd.Series:
+    """``column`` parsed with ``fmt``; an unparseable date is NaT, for the caller to reject that row."""
+    return pd.to_datetime(raw[column].str.strip(), format=fmt, errors="coerce")

@@ -56,3 +56,36 @@ def read_partition(
         query += sql.SQL(" AND symbol = ANY(%s)")
         params.append(list(symbols))
     return read_frame(conn, query, params)
+
+
+# A symbol suspended longer than this has no "previous close" a unit check could rely on.
+_CLOSE_LOOKBACK_DAYS = 400
+
+
+def closes_before(conn: psycopg.Connection[Any], start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Stored daily closes a window's days can be compared with: each symbol's last close before ``start`` and
+    every close inside [start, end) (trading_date, symbol, close in VND)."""
+    return read_frame(
+        conn,
+        """
+        (SELECT DISTINCT ON (symbol) trading_date, symbol, close FROM market.ohlcv_1d
+         WHERE trading_date < %(start)s AND trading_date >= %(since)s ORDER BY symbol, trading_date DESC)
+        UNION ALL
+        (SELECT trading_date, symbol, close FROM market.ohlcv_1d
+         WHERE trading_date >= %(start)s AND trading_date < %(end)s)
+        """,
+        {"start": start, "end": end, "since": start - dt.timedelta(days=_CLOSE_LOOKBACK_DAYS)},
+    )
+
+
+def read_symbol_days(
+    conn: psycopg.Connection[Any], table: str, keys: pd.DataFrame, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """The stored rows of ``table`` for exactly the (trading_date, symbol) pairs in ``keys``."""
+    if keys.empty:
+        return read_frame(conn, sql.SQL("SELECT * FROM {} WHERE false").format(_qualified(table)))
+    rows = read_partition(
+        conn, table, min(keys["trading_date"]), max(keys["trading_date"]), columns, symbols=sorted(set(keys["symbol"]))
+    )
+    wanted = pd.MultiIndex.from_frame(keys[["trading_date", "symbol"]])
+    return rows[pd.MultiIndex.from_frame(rows[["trading_date", "symbol"]]).isin(wanted)].reset_index(drop=True)
