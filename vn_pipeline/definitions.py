@@ -3,6 +3,7 @@
 import dagster as dg
 
 from vn_pipeline.defs.automation.jobs import JOBS
+from vn_pipeline.defs.automation.run_health import dead_run_sensor
 from vn_pipeline.defs.automation.schedules import daily_close_schedule
 from vn_pipeline.defs.automation.sensors import daily_close_chain_sensor, landing_file_sensor
 from vn_pipeline.defs.backtests.assets import ASSETS as BACKTEST_ASSETS
@@ -23,6 +24,6 @@ defs = dg.Definitions(
     asset_checks=[*MARKET_CHECKS, *CALENDAR_CHECKS, *FEATURE_CHECKS, *ML_CHECKS, *BACKTEST_CHECKS, *RISK_CHECKS],
     jobs=JOBS,
     schedules=[daily_close_schedule],
-    sensors=[landing_file_sensor, daily_close_chain_sensor],
+    sensors=[landing_file_sensor, daily_close_chain_sensor, dead_run_sensor],
     resources=build_resources(),
 )
