@@ -15,6 +15,12 @@ import psycopg
 import pytest
 from psycopg import conninfo, sql
 
+from vn_pipeline_tests.real_data import require_in_ci
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    require_in_ci()
+
 
 def _fresh_database(server_url: str) -> tuple[str, str]:
     """Create an empty database next to ``server_url``'s; return (name, url)."""

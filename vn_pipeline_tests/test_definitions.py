@@ -26,7 +26,7 @@ def test_definitions_load_everything():
         ("market/ohlcv_1d", "listed_symbols_complete"),
     } <= checks
     assert {s.name for s in repo.schedule_defs} == {"daily_close_schedule"}
-    assert {s.name for s in repo.sensor_defs} == {"landing_file_sensor", "daily_close_chain_sensor"}
+    assert {s.name for s in repo.sensor_defs} == {"landing_file_sensor", "daily_close_chain_sensor", "dead_run_sensor"}
     assert {"warehouse", "market_source"} <= set(repo.get_top_level_resources())
     jobs = {j.name for j in repo.get_all_jobs()}
     assert {"market_daily_close", "market_data", "features", "train", "predict", "evaluate"} <= jobs

@@ -20,12 +20,14 @@ import pytest
 from psycopg import conninfo, sql
 
 from vn_pipeline.lib.warehouse import migrate, write_partition
+from vn_pipeline_tests.real_data import VN_REAL, needs_vn_real
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT_DIR = PROJECT_ROOT / "dbt"
 # dagster-dbt and subprocess find `dbt` only on PATH; use the interpreter's own venv explicitly.
 DBT = Path(sys.executable).parent / "dbt"
-VCI_INTRADAY = PROJECT_ROOT.parent / "shared" / "data" / "vn_real" / "vnstock_vci" / "intraday"
+VCI_INTRADAY = VN_REAL / "vnstock_vci" / "intraday"
+pytestmark = needs_vn_real  # the marts are built over a real session (BKC)
 
 D1, D2 = dt.date(2026, 2, 23), dt.date(2026, 2, 24)
 

@@ -17,8 +17,9 @@ from vn_pipeline.defs.resources import MarketSourceResource, WarehouseResource
 from vn_pipeline.lib.market.sessions import VN_TZ
 from vn_pipeline.lib.sources.simulator import MarketSimulator, SimulatorConfig
 from vn_pipeline.runner import run_window
+from vn_pipeline_tests.real_data import VN_REAL, needs_vn_real
 
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "vn_real" / "vnstock_vci"
+REAL = VN_REAL / "vnstock_vci"
 FIRST, LAST = date(2025, 6, 2), date(2025, 6, 4)  # a window the other tests in this session leave alone
 N_SYMBOLS = 4
 
@@ -118,6 +119,7 @@ def _evaluate(sensor_cursor: str | None, landing: Path, instance: dg.DagsterInst
     return landing_file_sensor(context), context
 
 
+@needs_vn_real
 def test_sensor_one_run_per_new_file_and_cursor_survives(tmp_path, instance):
     landing = tmp_path / "landing"
     landing.mkdir()
@@ -139,6 +141,7 @@ def test_sensor_one_run_per_new_file_and_cursor_survives(tmp_path, instance):
     # the run rebuilds the whole day from the landing dir as found when it starts (see the landing-run test)
 
 
+@needs_vn_real
 def test_sensor_skips_a_file_dated_on_a_non_trading_day_without_blocking_others(tmp_path, instance):
     landing = tmp_path / "landing"
     landing.mkdir()
@@ -150,6 +153,7 @@ def test_sensor_skips_a_file_dated_on_a_non_trading_day_without_blocking_others(
     assert "FRT_sunday.csv" in result.cursor  # remembered, so it is not retried on every tick
 
 
+@needs_vn_real
 def test_landing_run_loads_real_ticks_and_quarantines_a_bad_row(tmp_path, warehouse_url, instance):
     landing = tmp_path / "landing"
     landing.mkdir()
@@ -188,6 +192,7 @@ def test_landing_run_loads_real_ticks_and_quarantines_a_bad_row(tmp_path, wareho
     assert checks["raw_ticks_obey_market_rules"] is True  # one bad row in ~2,000 is under the 1% limit
 
 
+@needs_vn_real
 def test_daily_job_reads_the_landing_directory_when_the_source_is_vendor_files(tmp_path, warehouse_url, instance):
     landing = tmp_path / "landing"
     landing.mkdir()
@@ -216,6 +221,7 @@ def test_daily_job_reads_the_landing_directory_when_the_source_is_vendor_files(t
     assert listed == [("DGW", "HOSE", False), ("DST", "HNX", True), ("HHS", "HOSE", True)]
 
 
+@needs_vn_real
 def test_a_feed_breaking_rules_above_the_limit_blocks_downstream_bars(tmp_path, warehouse_url, instance):
     landing = tmp_path / "landing"
     landing.mkdir()
@@ -249,6 +255,7 @@ def test_stored_minute_bars_read_back_in_market_time_inside_sessions(warehouse_u
     assert (bars["ts"].dt.date == bars["trading_date"]).all()
 
 
+@needs_vn_real
 def test_sensor_stands_by_while_the_source_is_the_simulator(tmp_path, instance):
     landing = tmp_path / "landing"
     landing.mkdir()

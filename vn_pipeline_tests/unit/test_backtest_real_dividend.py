@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,8 +14,10 @@ from vn_pipeline.lib.backtest import Rules, run_backtest
 from vn_pipeline.lib.backtest.audit import fill_violations
 from vn_pipeline.lib.market.exchanges import price_limits, round_down_to_tick
 from vn_pipeline.lib.sources.cafef_files import read_cafef_prices
+from vn_pipeline_tests.real_data import VN_REAL, needs_vn_real
 
-CAFEF_VCB = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "vn_real" / "cafef" / "VCB"
+CAFEF_VCB = VN_REAL / "cafef" / "VCB"
+pytestmark = needs_vn_real
 EX_DATE, RATIO = dt.date(2025, 3, 12), 0.495  # VCB's stock dividend (shared/data/vn_real/README.md)
 START, EXIT_SIGNAL, END = dt.date(2025, 3, 3), dt.date(2025, 4, 21), dt.date(2025, 4, 25)
 INIT_CASH = 1_000_000_000.0

@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -29,11 +28,11 @@ from vn_pipeline.lib.bars import daily_bars_from_ticks, minute_bars
 from vn_pipeline.lib.market.exchanges import is_on_tick
 from vn_pipeline.lib.market.sessions import trading_minutes
 from vn_pipeline.lib.sources.vnstock_files import IntradayFile, read_daily_bars_file, read_intraday_file
+from vn_pipeline_tests.real_data import VN_REAL, needs_vn_real
 
-VN_REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "vn_real"
 VCI = VN_REAL / "vnstock_vci"
 
-pytestmark = pytest.mark.skipif(not (VCI / "intraday").is_dir(), reason="real vendor files not available")
+pytestmark = needs_vn_real
 
 # The files do not say where a symbol is listed; this is the listing as of Feb 2026 for the 35 symbols that have a
 # vendor bar on their intraday session. test_exchange_is_consistent_with_the_data checks it against the data

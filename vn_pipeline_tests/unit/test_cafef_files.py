@@ -15,11 +15,12 @@ from vn_pipeline.lib.sources.cafef_files import (
     read_cafef_prices,
 )
 from vn_pipeline.lib.sources.vnstock_files import VendorFileError
+from vn_pipeline_tests.real_data import VN_REAL, needs_vn_real
 
-CAFEF = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "vn_real" / "cafef"
+CAFEF = VN_REAL / "cafef"
 SYMBOLS = ("VCB", "ACB", "VNM")
 
-pytestmark = pytest.mark.skipif(not (CAFEF / "VCB").is_dir(), reason="real vendor files not available")
+pytestmark = needs_vn_real
 
 
 def _raw(symbol: str, name: str) -> pd.DataFrame:

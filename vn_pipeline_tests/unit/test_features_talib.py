@@ -6,8 +6,6 @@ maximum is ~1e-13 (MACD signal) and 0 for SMA and OBV: the recursions copy TA-Li
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,8 +14,9 @@ talib = pytest.importorskip("talib")
 
 from vn_pipeline.lib.features import compute_features  # noqa: E402
 from vn_pipeline.lib.features import indicators as ind  # noqa: E402
+from vn_pipeline_tests.real_data import VN_REAL  # noqa: E402
 
-STOCKS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "vn_real" / "vnstock_vci" / "stocks"
+STOCKS = VN_REAL / "vnstock_vci" / "stocks"
 RTOL = 1e-9
 
 

@@ -26,9 +26,9 @@ from vn_pipeline.lib.market import (
     trading_days,
 )
 from vn_pipeline.lib.market import calendar as cal
+from vn_pipeline_tests.real_data import VN_REAL
 
 D = dt.date
-VN_REAL = Path(__file__).resolve().parents[3] / "shared/data/vn_real"
 INDICES = VN_REAL / "indices_ftu"
 CAFEF_VNINDEX = VN_REAL / "cafef/VNINDEX/PriceHistory.csv"
 VCI_INDICES = VN_REAL / "vnstock_vci/indices"

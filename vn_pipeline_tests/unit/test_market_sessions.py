@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,9 +19,10 @@ from vn_pipeline.lib.market import (
     sessions,
     trading_minutes,
 )
+from vn_pipeline_tests.real_data import VN_REAL
 
 T = dt.time
-INTRADAY = Path(__file__).resolve().parents[3] / "shared/data/vn_real/vnstock_vci/intraday"
+INTRADAY = VN_REAL / "vnstock_vci" / "intraday"
 
 
 def _schedule(exchange: str) -> list[tuple[str, dt.time, dt.time, str]]:

@@ -16,12 +16,12 @@ from vn_pipeline.lib.sources.vnstock_files import (
     read_daily_bars_file,
     read_intraday_file,
 )
+from vn_pipeline_tests.real_data import VN_REAL, needs_vn_real
 
-VN_REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "vn_real"
 VCI = VN_REAL / "vnstock_vci"
 INTRADAY_FILES = sorted((VCI / "intraday").glob("*.csv"))
 
-pytestmark = pytest.mark.skipif(not INTRADAY_FILES, reason="real vendor files not available")
+pytestmark = needs_vn_real
 
 # Files capped at ~2,000 trades that start mid-session: first accumulated_volume − first volume.
 GAP_FILES = {"HPG": 8_311_400, "TCB": 228_800, "MWG": 1_377_500, "VGI": 305_900}
