@@ -140,15 +140,15 @@ def test_bad_files_cost_only_themselves_and_never_erase_a_stored_day(tmp_path, w
     )
 
 
-def test_the_sensor_ingests_a_file_it_cannot_date_on_the_day_it_landed(tmp_path, instance) -> None:
+def test_the_sensor_starts_a_run_for_every_hostile_file_and_never_raises(tmp_path, instance) -> None:
     landing = tmp_path / "landing"
     landing.mkdir()
-    hostile.oversized(landing / "MTH.csv", MAX_FILE_BYTES + 1)
-    landed_at = datetime(2026, 2, 24, 15, 5, tzinfo=timezone(timedelta(hours=7))).timestamp()
-    os.utime(landing / "MTH.csv", (landed_at, landed_at))
+    _land_hostile_day(landing)  # a 130 KiB cell, no header, bytes that are not UTF-8, a 64 MiB file without a date
     context = dg.build_sensor_context(
         instance=instance,
         resources={"market_source": MarketSourceResource(kind="vnstock_files", landing_dir=str(landing))},
     )
     result = landing_file_sensor(context)
-    assert [r.partition_key for r in result.run_requests] == [DAY.isoformat()]  # not skipped with a log line
+    files = sorted(p.name for p in landing.glob("*.csv"))
+    assert sorted(Path(r.tags["vn_pipeline/landing_file"]).name for r in result.run_requests) == files
+    assert {r.partition_key for r in result.run_requests} == {DAY.isoformat()}  # MTH.csv: dated by when it landed
