@@ -185,6 +185,7 @@ def test_landing_run_loads_real_ticks_and_quarantines_a_bad_row(tmp_path, wareho
         ("GEG", "unparseable_volume"),
     ]
     assert "GEG.csv line 11" in quarantined[1][2]
+    assert "FRT.csv line 6: price_on_tick_grid (price=" in quarantined[0][2]  # a market rule names file and line too
     ticks = dict(_table(warehouse_url, "SELECT symbol, count(*) FROM market.raw_ticks WHERE trading_date = %s"
                         " GROUP BY 1", day))  # fmt: skip
     assert ticks == {"FRT": len(lines) - 2, "GEG": len(geg) - 2}
