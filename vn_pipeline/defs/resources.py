@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import date
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 import dagster as dg
 import pandas as pd
@@ -19,12 +20,14 @@ from psycopg import sql
 from vn_pipeline.lib import warehouse
 from vn_pipeline.lib.market.calendar import last_trading_day_on_or_before, previous_trading_day
 from vn_pipeline.lib.paths import state_dir
-from vn_pipeline.lib.sources.landing import LandedDay, LandingFile, known_exchanges, land_files, scan_landing_dir
+from vn_pipeline.lib.sources.landing import LandingSource, known_exchanges, scan_landing_dir
+from vn_pipeline.lib.sources.protocol import MarketSource
 from vn_pipeline.lib.sources.simulator import MarketSimulator, SimulatorConfig
 from vn_pipeline.lib.sources.simulator_daily import AlphaEffect
+from vn_pipeline.lib.sources.simulator_source import SimulatorSource
 from vn_pipeline.lib.warehouse.quarantine import replace_quarantine
-
-SOURCE_KINDS = ("simulator", "vnstock_files")
+from vn_pipeline.lib.warehouse.reads import closes_before
+from vn_pipeline.lib.warehouse.snapshots import run_snapshot
 
 
 @cache
@@ -72,6 +75,11 @@ class WarehouseResource(dg.ConfigurableResource):
         with self.connect() as conn:
             return warehouse.read_partition(conn, table, start, end, columns=columns)
 
+    def closes_before(self, start: date, end: date) -> pd.DataFrame:
+        """Stored closes each day of [start, end] can be compared with (see ``lib.warehouse.reads``)."""
+        with self.connect() as conn:
+            return closes_before(conn, start, end)
+
     def read_frame(self, query: str, params: tuple | None = None) -> pd.DataFrame:
         """A parameterized query's rows as a DataFrame (columns named as in the result)."""
         with self.connect() as conn:
@@ -99,36 +107,25 @@ def parse_effects(spec: str) -> tuple[AlphaEffect, ...]:
 class MarketSourceResource(dg.ConfigurableResource):
     """Where market data comes from: the deterministic simulator (default) or vnstock-format files."""
 
-    kind: str = "simulator"
+    kind: Literal["simulator", "vnstock_files"] = "simulator"
     seed: int = 7
-    universe: str = "vn30"
+    universe: Literal["vn30", "full"] = "vn30"
     n_symbols: int | None = None
     planted_effects: str = ""  # e.g. "short_term_reversal=0.1": a learnable signal for the research loop
     intraday_days: int = 5
     intraday_since: str | None = None
     landing_dir: str = ""
 
-    def simulator(self) -> MarketSimulator | None:
-        """The simulator, or None when the data comes from vendor files in the landing directory."""
-        if self.kind not in SOURCE_KINDS:
-            raise ValueError(f"market_source.kind={self.kind!r}: expected one of {SOURCE_KINDS}")
-        return (
-            _simulator(self.seed, self.universe, self.n_symbols, self.planted_effects)
-            if self.kind == "simulator"
-            else None
-        )
-
-    def landing_files_between(self, start: date, end: date) -> list[LandingFile]:
-        """Landed vendor files whose session falls in [start, end], read when the run starts. A file whose date
-        cannot be read belongs to the day it landed, so that its run quarantines it rather than skipping it."""
-        if not self.landing_path().is_dir():
-            return []
-        return [f for f in scan_landing_dir(self.landing_path()) if start <= f.trading_date <= end]
-
-    def land_window(self, start: date, end: date, previous_closes: pd.DataFrame) -> LandedDay | None:
-        """The window's landed files parsed one by one (None when none landed): listings, ticks, quarantine."""
-        files = self.landing_files_between(start, end)
-        return land_files(files, known_exchanges(self.landing_path()), previous_closes) if files else None
+    def source(self, warehouse: WarehouseResource, run_id: str) -> MarketSource:
+        """The configured source as one run sees it: the landing files of a vendor source are the run's
+        snapshot, taken by its first step and read by every later one."""
+        if self.kind == "simulator":
+            simulator = _simulator(self.seed, self.universe, self.n_symbols, self.planted_effects)
+            return SimulatorSource(simulator, self.first_intraday_day())
+        directory = self.landing_path()
+        with warehouse.connect() as conn:
+            files = run_snapshot(conn, run_id, lambda: scan_landing_dir(directory) if directory.is_dir() else [])
+        return LandingSource(files, known_exchanges(directory), warehouse.closes_before)
 
     def landing_path(self) -> Path:
         return Path(self.landing_dir) if self.landing_dir else state_dir() / "landing"

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 import psycopg
 import pytest
 
@@ -152,3 +153,61 @@ def test_the_sensor_starts_a_run_for_every_hostile_file_and_never_raises(tmp_pat
     files = sorted(p.name for p in landing.glob("*.csv"))
     assert sorted(Path(r.tags["vn_pipeline/landing_file"]).name for r in result.run_requests) == files
     assert {r.partition_key for r in result.run_requests} == {DAY.isoformat()}  # MTH.csv: dated by when it landed
+
+
+def test_a_file_landing_between_two_steps_changes_nothing_in_that_run(tmp_path, warehouse_url, instance) -> None:
+    """The run's first step fixes its snapshot of the landing directory; a file dropped right after the listings
+    step (by a real success hook of that step) is not half-ingested by the steps after it."""
+    day = date(2026, 2, 23)
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    for symbol in ("BKC", "CST"):
+        shutil.copy(INTRADAY / f"{symbol}.csv", landing)
+
+    @dg.success_hook
+    def land_after_listings(context: dg.HookContext) -> None:
+        if context.op.name == "market__listings":
+            shutil.copy(INTRADAY / "ANV.csv", landing)  # a session of the same day
+
+    source = MarketSourceResource(kind="vnstock_files", landing_dir=str(landing))
+    resources = {"warehouse": WarehouseResource(database_url=warehouse_url), "market_source": source}
+    job = defs.resolve_job_def("landing_file_ingest").with_hooks({land_after_listings})
+    run = job.execute_in_process(instance=instance, partition_key=day.isoformat(), resources=resources)
+    assert run.success and all(e.passed for e in run.get_asset_check_evaluations())
+    query = "SELECT DISTINCT symbol FROM market.{} WHERE trading_date = %s"
+    tables = ("listings", "raw_ticks", "ohlcv_1d")
+    symbols = {t: {s for (s,) in _table(warehouse_url, query.format(t), day)} for t in tables}
+    assert symbols == {t: {"BKC", "CST"} for t in symbols}
+    assert _table(warehouse_url, "SELECT count(*) FROM market.quarantine WHERE trading_date = %s", day) == [(0,)]
+    snapshot = _table(warehouse_url, "SELECT jsonb_array_length(files) FROM ops.landing_snapshots WHERE run_id = %s",
+                      run.run_id)  # fmt: skip
+    assert snapshot == [(2,)]
+    [listed] = run.asset_materializations_for_node("market__listings")
+    assert listed.metadata["snapshot_files"].value == 2
+
+    again = defs.resolve_job_def("landing_file_ingest").execute_in_process(
+        instance=instance, partition_key=day.isoformat(), resources=resources
+    )
+    assert again.success
+    assert {s for (s,) in _table(warehouse_url, "SELECT DISTINCT symbol FROM market.raw_ticks WHERE trading_date = %s",
+                                 day)} == {"BKC", "CST", "ANV"}  # fmt: skip
+
+
+def test_a_dataset_the_source_does_not_provide_keeps_what_the_warehouse_holds(tmp_path, warehouse_url, instance):
+    day = date(2026, 2, 23)
+    warehouse = WarehouseResource(database_url=warehouse_url)
+    flows = pd.DataFrame([{"trading_date": day, "symbol": "BKC", "buy_volume": 100, "sell_volume": 0,
+                           "buy_value": 2_000_000, "sell_value": 0, "room_remaining": 1_000}])  # fmt: skip
+    warehouse.write_partition("market.foreign_flows", flows, day, day)
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    shutil.copy(INTRADAY / "BKC.csv", landing)
+    source = MarketSourceResource(kind="vnstock_files", landing_dir=str(landing))
+    run = defs.resolve_job_def("market_data").execute_in_process(
+        instance=instance, partition_key=day.isoformat(), resources={"warehouse": warehouse, "market_source": source}
+    )
+    assert run.success
+    assert _table(warehouse_url, "SELECT symbol, buy_volume FROM market.foreign_flows WHERE trading_date = %s",
+                  day) == [("BKC", 100)]  # fmt: skip
+    [flows_result] = run.asset_materializations_for_node("market__foreign_flows")
+    assert flows_result.metadata["provided"].value is False and flows_result.metadata["source"].text == "vnstock_files"

@@ -1,24 +1,28 @@
-"""Market-data assets: listings, raw ticks, vendor daily bars, 1-minute and daily OHLCV, foreign flows.
+"""Market-data assets: listings, raw ticks, vendor daily bars, 1-minute and daily OHLCV, foreign flows,
+corporate actions and index levels.
 
 Every asset is trading-day partitioned and accepts a multi-day window in one run (BackfillPolicy.single_run),
-so two years of history is one run, not five hundred.
+so two years of history is one run, not five hundred. The source datasets come from the configured
+``MarketSource``; the assets never ask which source it is.
 """
 
-from datetime import date, timedelta
+from datetime import date
 
 import dagster as dg
 import pandas as pd
 
+from vn_pipeline.defs.common import logged_result, window
 from vn_pipeline.defs.partitions import trading_days
 from vn_pipeline.defs.resources import MarketSourceResource, WarehouseResource
 from vn_pipeline.lib.bar_rules import untraded_symbols
 from vn_pipeline.lib.bars import combine_daily, daily_bars_from_ticks, minute_bars
-from vn_pipeline.lib.market.calendar import trading_days as calendar_days
-from vn_pipeline.lib.sources.benchmarks import simulated_vn30
-from vn_pipeline.lib.sources.landing import EXCHANGES_FILE, FILE_RULES, LandedDay
+from vn_pipeline.lib.sources.landing import FILE_RULES
+from vn_pipeline.lib.sources.protocol import Dataset, MarketSource, TickBatch
 from vn_pipeline.lib.tick_rules import validate_ticks
 from vn_pipeline.lib.warehouse.quarantine import read_quarantine
-from vn_pipeline.lib.warehouse.reads import closes_before, read_symbol_days
+from vn_pipeline.lib.warehouse.reads import read_symbol_days
+
+__all__ = ["ASSETS", "COMMON", "logged_result", "window"]
 
 COMMON = {
     "partitions_def": trading_days,
@@ -28,25 +32,42 @@ COMMON = {
 }
 
 
-def window(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> tuple[date, date]:
-    """First and last trading date (inclusive) of the run's partition window."""
-    time_window = context.partition_time_window
-    return time_window.start.date(), (time_window.end - timedelta(days=1)).date()
+def _source(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, market: MarketSourceResource
+) -> MarketSource:
+    return market.source(warehouse, context.run_id)
 
 
-def logged_result(
-    context: dg.AssetExecutionContext, frame: pd.DataFrame, start: date, end: date, **extra: object
+def _not_provided(
+    context: dg.AssetExecutionContext, source: MarketSource, dataset: Dataset, start: date, end: date
 ) -> dg.MaterializeResult:
-    """Log what was written (the demo's progress) and return it as the materialization's metadata."""
-    symbols = frame["symbol"].nunique() if len(frame) else 0
-    metadata = {"rows": len(frame), "symbols": symbols, "window": f"{start} → {end}", **extra}
-    context.log.info(f"{context.asset_key.to_user_string()}: {len(frame):,} rows, {symbols} symbols, {start} → {end}")
-    return dg.MaterializeResult(metadata=metadata)
+    """Reported once, and the warehouse keeps what it holds for the window: nothing is replaced by nothing."""
+    context.log.warning(f"source {source.name!r} provides no {dataset}: stored rows for {start} → {end} are kept")
+    return logged_result(context, pd.DataFrame(), start, end, provided=False, **source.metadata)
 
 
-def _not_provided(context: dg.AssetExecutionContext, market_source: MarketSourceResource) -> pd.DataFrame:
-    context.log.warning(f"source {market_source.kind!r} provides no {context.asset_key.to_user_string()}")
-    return pd.DataFrame(columns=["trading_date", "symbol"])
+def _write_dataset(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, market: MarketSourceResource,
+    dataset: Dataset, table: str,
+) -> dg.MaterializeResult:
+    """A dataset the source hands over as it is: the window's rows replace the stored window."""
+    start, end = window(context)
+    source = _source(context, warehouse, market)
+    if dataset not in source.provides:
+        return _not_provided(context, source, dataset, start, end)
+    frame = getattr(source, dataset)(start, end)
+    warehouse.write_partition(table, frame, start, end)
+    return logged_result(context, frame, start, end, **source.metadata)
+
+
+def _with_kept(warehouse: WarehouseResource, table: str, frame: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` plus the stored rows of the symbol-days none of whose files could be used: a bad file never
+    replaces what the warehouse holds by nothing."""
+    if kept.empty:
+        return frame
+    with warehouse.connect() as conn:
+        stored = read_symbol_days(conn, table, kept, columns=list(frame.columns))
+    return pd.concat([frame, stored], ignore_index=True) if len(stored) else frame
 
 
 @dg.asset(key=["market", "listings"], kinds={"timescaledb", "python"}, **COMMON)
@@ -56,38 +77,16 @@ def listings(
     """Symbols listed each trading day with exchange, sector, reference price and the day's ceiling and floor
     (integer VND, rounded to the tick as the exchange does). Every price check downstream uses these limits."""
     start, end = window(context)
-    simulator = market_source.simulator()
-    if simulator is not None:
-        frame = simulator.listings(start, end)
-    else:
-        landed = _landed(market_source, warehouse, start, end)
-        if landed is None:
-            context.log.info(f"no landed files for {start} → {end}; stored listings are kept")
-            return logged_result(context, pd.DataFrame(), start, end)
-        inferred = sorted(landed.listings.loc[landed.listings["exchange_inferred"], "symbol"])
-        if inferred:
-            context.log.warning(f"exchange inferred from the trades (add them to {EXCHANGES_FILE}): {inferred}")
-        frame = _with_kept(warehouse, "market.listings", landed.listings, landed)
+    source = _source(context, warehouse, market_source)
+    batch = source.listings(start, end)
+    if batch is None:
+        context.log.info(f"{source.name}: nothing for {start} → {end}; stored listings are kept")
+        return logged_result(context, pd.DataFrame(), start, end, **source.metadata)
+    for warning in batch.warnings:
+        context.log.warning(warning)
+    frame = _with_kept(warehouse, "market.listings", batch.listings, batch.kept)
     warehouse.write_partition("market.listings", frame, start, end)
-    return logged_result(context, frame, start, end)
-
-
-def _landed(
-    market_source: MarketSourceResource, warehouse: WarehouseResource, start: date, end: date
-) -> LandedDay | None:
-    with warehouse.connect() as conn:
-        closes = closes_before(conn, start, end)
-    return market_source.land_window(start, end, closes)
-
-
-def _with_kept(warehouse: WarehouseResource, table: str, frame: pd.DataFrame, landed: LandedDay) -> pd.DataFrame:
-    """``frame`` plus the stored rows of the symbol-days none of whose files could be used: a bad file never
-    replaces what the warehouse holds by nothing."""
-    if landed.kept.empty:
-        return frame
-    with warehouse.connect() as conn:
-        kept = read_symbol_days(conn, table, landed.kept, columns=list(frame.columns))
-    return pd.concat([frame, kept], ignore_index=True) if len(kept) else frame
+    return logged_result(context, frame, start, end, **source.metadata)
 
 
 @dg.asset(key=["market", "daily_bars"], kinds={"timescaledb", "python"}, **COMMON)
@@ -96,27 +95,7 @@ def daily_bars(
 ) -> dg.MaterializeResult:
     """Vendor end-of-day bars as delivered (open, high, low, close, volume, value in VND), the only record
     of history days that have no ticks."""
-    start, end = window(context)
-    simulator = market_source.simulator()
-    frame = simulator.daily_bars(start, end) if simulator else _not_provided(context, market_source)
-    warehouse.write_partition("market.daily_bars", frame, start, end)
-    return logged_result(context, frame, start, end)
-
-
-def _source_ticks(
-    market_source: MarketSourceResource, warehouse: WarehouseResource, start: date, end: date
-) -> tuple[LandedDay, date] | None:
-    """The window's ticks and the first day they cover; None when the source has no ticks for the window."""
-    simulator = market_source.simulator()
-    if simulator is None:
-        landed = _landed(market_source, warehouse, start, end)
-        return (landed, start) if landed else None
-    first = max(start, market_source.first_intraday_day())
-    if first > end:
-        return None
-    ticks = pd.concat([simulator.ticks(day) for day in calendar_days(first, end)], ignore_index=True)
-    nothing = pd.DataFrame(columns=["trading_date", "symbol"])
-    return LandedDay(listings=nothing, ticks=ticks, origins=None, quarantined=nothing, kept=nothing), first
+    return _write_dataset(context, warehouse, market_source, "daily_bars", "market.daily_bars")
 
 
 @dg.asset(key=["market", "raw_ticks"], deps=[listings], kinds={"timescaledb", "python"}, **COMMON)
@@ -126,39 +105,39 @@ def raw_ticks(
     """Every matched trade: time (Asia/Ho_Chi_Minh), price (VND), volume, aggressor side and session
     (ATO/CONT/ATC/PLO). Trades that break a market rule go to market.quarantine with the rule they broke."""
     start, end = window(context)
-    sourced = _source_ticks(market_source, warehouse, start, end)
-    if sourced is None:
+    batch = _source(context, warehouse, market_source).ticks(start, end)
+    if batch is None:
         # History without ticks: keep whatever ticks were stored for these days rather than erase them.
         context.log.info(f"no intraday source for {start} → {end}; stored ticks are kept")
         return logged_result(context, pd.DataFrame(), start, end, quarantined=0)
-    landed, first = sourced
+    first = batch.first_day
     day_listings = warehouse.read_partition("market.listings", first, end)
-    checked = validate_ticks(landed.ticks, day_listings, source="market.raw_ticks batch", origin=landed.origins)
-    found = [q for q in (landed.quarantined, checked.quarantined, _kept_quarantine(warehouse, landed)) if len(q)]
+    checked = validate_ticks(batch.ticks, day_listings, source="market.raw_ticks batch", origin=batch.origins)
+    found = [q for q in (batch.quarantined, checked.quarantined, _kept_quarantine(warehouse, batch)) if len(q)]
     quarantined = pd.concat(found, ignore_index=True) if found else checked.quarantined
-    if landed.incomplete:
-        context.log.warning(f"vendor files missing part of the session (shares): {landed.incomplete}")
-    for path, reason in landed.quarantined_files.items():
+    if batch.incomplete:
+        context.log.warning(f"vendor files missing part of the session (shares): {batch.incomplete}")
+    for path, reason in batch.quarantined_files.items():
         context.log.error(f"landing file quarantined: {path}: {reason}")
-    good = _with_kept(warehouse, "market.raw_ticks", checked.good, landed)
+    good = _with_kept(warehouse, "market.raw_ticks", checked.good, batch.kept)
     warehouse.write_partition("market.raw_ticks", good, first, end, quarantine=quarantined)
     by_rule = quarantined["rule"].value_counts().to_dict() if len(quarantined) else {}
     return logged_result(
         context, good, first, end, quarantined=len(quarantined), by_rule=by_rule,
-        incomplete_files=landed.incomplete, quarantined_files=landed.quarantined_files,
-        kept_from_store=[f"{s} {d}" for d, s in landed.kept.itertuples(index=False)],
+        incomplete_files=batch.incomplete, quarantined_files=batch.quarantined_files,
+        kept_from_store=[f"{s} {d}" for d, s in batch.kept.itertuples(index=False)],
     )  # fmt: skip
 
 
-def _kept_quarantine(warehouse: WarehouseResource, landed: LandedDay) -> pd.DataFrame:
+def _kept_quarantine(warehouse: WarehouseResource, batch: TickBatch) -> pd.DataFrame:
     """The stored quarantine rows of kept symbol-days stay with their kept ticks (file records are made anew)."""
-    if landed.kept.empty:
+    if batch.kept.empty:
         return pd.DataFrame()
-    start, end = min(landed.kept["trading_date"]), max(landed.kept["trading_date"])
+    start, end = min(batch.kept["trading_date"]), max(batch.kept["trading_date"])
     with warehouse.connect() as conn:
         stored = read_quarantine(conn, "market.raw_ticks", start, end)
     keys = pd.MultiIndex.from_frame(stored[["trading_date", "symbol"]])
-    mine = keys.isin(pd.MultiIndex.from_frame(landed.kept)) & ~stored["rule"].isin(FILE_RULES)
+    mine = keys.isin(pd.MultiIndex.from_frame(batch.kept)) & ~stored["rule"].isin(FILE_RULES)
     return stored[mine].assign(source_table="market.raw_ticks")
 
 
@@ -196,11 +175,7 @@ def foreign_flows(
 ) -> dg.MaterializeResult:
     """Daily foreign investor buy and sell volume and value (VND) per symbol, and the remaining foreign room
     in shares."""
-    start, end = window(context)
-    simulator = market_source.simulator()
-    frame = simulator.foreign_flows(start, end) if simulator else _not_provided(context, market_source)
-    warehouse.write_partition("market.foreign_flows", frame, start, end)
-    return logged_result(context, frame, start, end)
+    return _write_dataset(context, warehouse, market_source, "foreign_flows", "market.foreign_flows")
 
 
 @dg.asset(key=["market", "corporate_actions"], kinds={"timescaledb", "python"}, **COMMON)
@@ -209,15 +184,7 @@ def corporate_actions(
 ) -> dg.MaterializeResult:
     """Stock dividends by ex-date: ratio (new shares per old share) and the reference price before and after
     the exchange adjusted it. Adjusted prices for features are built from these."""
-    start, end = window(context)
-    simulator = market_source.simulator()
-    frame = (
-        simulator.corporate_actions(start, end).rename(columns={"ex_date": "trading_date"})
-        if simulator
-        else _not_provided(context, market_source)
-    )
-    warehouse.write_partition("market.corporate_actions", frame, start, end)
-    return logged_result(context, frame, start, end)
+    return _write_dataset(context, warehouse, market_source, "corporate_actions", "market.corporate_actions")
 
 
 @dg.asset(key=["market", "index_levels"], deps=[listings, daily_bars], kinds={"timescaledb", "python"}, **COMMON)
@@ -226,15 +193,7 @@ def index_levels(
 ) -> dg.MaterializeResult:
     """VN30 index levels (open, high, low, close in points, base 1000 at the simulation's start): the
     cap-weighted return of its 30 constituents against their reference prices, 10% cap per stock."""
-    start, end = window(context)
-    simulator = market_source.simulator()
-    if simulator is None:
-        frame = _not_provided(context, market_source).drop(columns="symbol").assign(index_code=None)
-    else:
-        frame = simulated_vn30(simulator, end)
-        frame = frame[frame["trading_date"] >= start].assign(index_code="VN30")
-    warehouse.write_partition("market.index_levels", frame, start, end)
-    return logged_result(context, frame.assign(symbol=frame.get("index_code")), start, end)
+    return _write_dataset(context, warehouse, market_source, "index_levels", "market.index_levels")
 
 
 ASSETS = [listings, daily_bars, raw_ticks, ohlcv_1m, ohlcv_1d, foreign_flows, corporate_actions, index_levels]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from vn_pipeline.lib import columns
 from vn_pipeline.lib.market.calendar import last_trading_day_on_or_before
 from vn_pipeline.lib.market.exchanges import is_valid_symbol, normalize_exchange, price_limits
 from vn_pipeline.lib.market.sessions import VN_TZ
+from vn_pipeline.lib.sources.protocol import ListingBatch, TickBatch
 from vn_pipeline.lib.sources.vnstock_files import (
     IntradayFile,
     VendorFileError,
@@ -41,7 +43,7 @@ FILE_RULES = frozenset(
     {
         "unreadable_file", "file_too_large", "unreadable_header", "empty_file", "missing_columns", "no_rows",
         "no_valid_rows", "no_valid_trading_date", "no_valid_symbol", "implausible_price", "price_magnitude",
-        "no_reference_price", "duplicate_file", "unexpected_error",
+        "no_reference_price", "duplicate_file", "unexpected_error", "changed_during_run",
     }
 )  # fmt: skip
 # A file that repeats trades already landed is harmless once merged: reported, not a failure.
@@ -56,6 +58,7 @@ class LandingFile:
     path: Path
     trading_date: date
     mtime_ns: int
+    size: int = 0
     dated_by_mtime: bool = False  # no date could be read from the file: attributed to the day it landed
 
     @property
@@ -84,15 +87,15 @@ def scan_landing_dir(directory: Path) -> list[LandingFile]:
     found: list[LandingFile] = []
     for path in sorted(directory.glob("*.csv")):
         try:
-            mtime_ns = path.stat().st_mtime_ns
+            stat = path.stat()
             day = peek_trading_date(path)
         except OSError:
             continue  # removed between the listing and the read: nothing landed
         if day is None:
-            landed = datetime.fromtimestamp(mtime_ns / 1e9, VN_TZ).date()
-            found.append(LandingFile(path, last_trading_day_on_or_before(landed), mtime_ns, dated_by_mtime=True))
+            landed = last_trading_day_on_or_before(datetime.fromtimestamp(stat.st_mtime_ns / 1e9, VN_TZ).date())
+            found.append(LandingFile(path, landed, stat.st_mtime_ns, stat.st_size, dated_by_mtime=True))
         else:
-            found.append(LandingFile(path, day, mtime_ns))
+            found.append(LandingFile(path, day, stat.st_mtime_ns, stat.st_size))
     return found
 
 
@@ -138,6 +141,11 @@ def land_files(
     records: list[dict] = []
     parsed: dict[tuple[date, str], list[IntradayFile]] = {}
     for landed in files:
+        changed = _changed_since_listed(landed)
+        if changed:
+            records.append(_file_record(landed.path, landed.trading_date, symbol_from_name(landed.path),
+                                        "changed_during_run", f"{landed.path}: {changed}"))  # fmt: skip
+            continue
         try:
             f = read_intraday_file(landed.path)
         except VendorFileError as err:
@@ -183,6 +191,17 @@ def land_files(
         incomplete=incomplete,
         quarantined_files={r["row_data"]["file"]: f"{r['rule']}: {r['detail']}" for r in records},
     )
+
+
+def _changed_since_listed(landed: LandingFile) -> str | None:
+    """Why the file is no longer the one the run's snapshot listed (its next run ingests the new version)."""
+    try:
+        stat = landed.path.stat()
+    except OSError:
+        return "removed since the run listed it"
+    if (stat.st_size, stat.st_mtime_ns) != (landed.size, landed.mtime_ns):
+        return "replaced since the run listed it; the sensor's next run ingests the new version"
+    return None
 
 
 def _merge(group: list[IntradayFile]) -> tuple[tuple[pd.DataFrame, np.ndarray], list[pd.DataFrame], list[dict]]:
@@ -309,3 +328,61 @@ def known_exchanges(directory: Path) -> dict[str, str]:
         return {str(symbol).upper(): normalize_exchange(str(exchange)) for symbol, exchange in mapping.items()}
     except (ValueError, AttributeError) as err:
         raise ValueError(f"{path}: expected a JSON object of symbol → HOSE/HNX/UPCOM ({err})") from err
+
+
+class LandingSource:
+    """vnstock-format intraday files from a landing directory, as one run's snapshot of them: listings and
+    ticks only (the files carry no daily history, flows, corporate actions or index levels)."""
+
+    name = "vnstock_files"
+    provides = frozenset({"listings", "ticks"})
+
+    def __init__(
+        self,
+        files: list[LandingFile],
+        exchanges: dict[str, str],
+        previous_closes: Callable[[date, date], pd.DataFrame],
+    ) -> None:
+        self.files = files
+        self.exchanges = exchanges
+        self.previous_closes = previous_closes
+        self._landed: dict[tuple[date, date], LandedDay | None] = {}
+
+    @property
+    def metadata(self) -> dict[str, object]:
+        return {
+            "source": self.name,
+            "snapshot_files": len(self.files),
+            "snapshot_bytes": sum(f.size for f in self.files),
+        }
+
+    def land(self, start: date, end: date) -> LandedDay | None:
+        """The window's files parsed one by one (None when none landed), once per window."""
+        if (start, end) not in self._landed:
+            files = [f for f in self.files if start <= f.trading_date <= end]
+            self._landed[start, end] = (
+                land_files(files, self.exchanges, self.previous_closes(start, end)) if files else None
+            )
+        return self._landed[start, end]
+
+    def listings(self, start: date, end: date) -> ListingBatch | None:
+        landed = self.land(start, end)
+        if landed is None:
+            return None
+        inferred = sorted(landed.listings.loc[landed.listings["exchange_inferred"], "symbol"])
+        note = f"exchange inferred from the trades (add them to {EXCHANGES_FILE}): {inferred}"
+        return ListingBatch(landed.listings, kept=landed.kept, warnings=(note,) if inferred else ())
+
+    def ticks(self, start: date, end: date) -> TickBatch | None:
+        landed = self.land(start, end)
+        if landed is None:
+            return None
+        return TickBatch(
+            ticks=landed.ticks, first_day=start, quarantined=landed.quarantined, origins=landed.origins,
+            kept=landed.kept, incomplete=landed.incomplete, quarantined_files=landed.quarantined_files,
+        )  # fmt: skip
+
+    def _not_provided(self, start: date, end: date) -> pd.DataFrame:
+        raise NotImplementedError(f"{self.name} provides only {sorted(self.provides)}")
+
+    daily_bars = foreign_flows = corporate_actions = index_levels = _not_provided
