@@ -31,6 +31,18 @@ class WindowRun:
     run_id: str
     checks_passed: list[str] = field(default_factory=list)
     checks_failed: list[str] = field(default_factory=list)
+    severity: dict[str, str] = field(default_factory=dict)  # check name -> "ERROR" or "WARN"
+    metadata: dict[str, dict[str, object]] = field(default_factory=dict)  # check name -> its metadata values
+
+    @property
+    def errors(self) -> list[str]:
+        """Failed ERROR-severity checks: blocking data problems."""
+        return [name for name in self.checks_failed if self.severity.get(name, "ERROR") == "ERROR"]
+
+    @property
+    def warnings(self) -> list[str]:
+        """Failed WARN-severity checks: worth a look, not a reason to stop."""
+        return [name for name in self.checks_failed if self.severity.get(name) == "WARN"]
 
 
 def run_window(
@@ -42,13 +54,16 @@ def run_window(
     run_config: dict | None = None,
     resources: dict[str, object] | None = None,
     log_level: str = "INFO",
+    assets: set[dg.AssetKey] | None = None,
+    checks: set[dg.AssetCheckKey] | None = None,
 ) -> WindowRun:
-    """One run over the trading days [start, end]: single-run backfill of every asset in the job."""
+    """One run over the trading days [start, end]: single-run backfill of every asset in the job (or of
+    ``assets`` and ``checks`` only, when either is given)."""
     for bound in (start, end):
         if not is_trading_day(bound):
             raise ValueError(f"{bound} is not a trading day; a window must start and end on one")
     tags = {ASSET_PARTITION_RANGE_START_TAG: start.isoformat(), ASSET_PARTITION_RANGE_END_TAG: end.isoformat()}
-    return run_job(defs, job_name, instance, run_config, resources, log_level, tags)
+    return run_job(defs, job_name, instance, run_config, resources, log_level, tags, assets, checks)
 
 
 def run_job(
@@ -59,9 +74,16 @@ def run_job(
     resources: dict[str, object] | None = None,
     log_level: str = "INFO",
     tags: dict[str, str] | None = None,
+    assets: set[dg.AssetKey] | None = None,
+    checks: set[dg.AssetCheckKey] | None = None,
 ) -> WindowRun:
-    """One in-process run of ``job_name`` on ``instance``, with its asset checks' outcomes."""
+    """One in-process run of ``job_name`` on ``instance``, with its asset checks' outcomes and severities.
+
+    ``assets`` / ``checks`` narrow the run to a subset of the job (an empty ``assets`` with ``checks`` runs
+    those checks alone, on what is stored)."""
     job = defs.resolve_job_def(job_name)
+    if assets is not None or checks is not None:
+        job = job.get_subset(asset_selection=assets, asset_check_selection=checks)
     config = {"loggers": {"console": {"config": {"log_level": log_level}}}, **(run_config or {})}
     result = job.execute_in_process(
         run_config=config, instance=instance, tags=tags, raise_on_error=False, resources=resources
@@ -70,4 +92,6 @@ def run_job(
     for evaluation in result.get_asset_check_evaluations():
         name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
         (outcome.checks_passed if evaluation.passed else outcome.checks_failed).append(name)
+        outcome.severity[name] = evaluation.severity.value
+        outcome.metadata[name] = {key: value.value for key, value in evaluation.metadata.items()}
     return outcome

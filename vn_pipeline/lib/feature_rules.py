@@ -1,24 +1,121 @@
-"""Quality rules for the feature matrix: NaN only inside a symbol's warm-up, and drift against training."""
+"""Quality rules for the feature matrix: NaN only inside a symbol's warm-up or on a flat window, and drift
+against the model's training window.
+
+Flat windows. Some features are 0/0 on a window where nothing moved (core.UNDEFINED_ON_FLAT); illiquid names
+(one tick is a large move, days without a print) have such windows long after their warm-up. A NaN there is
+the documented value, not a bug, so ``flat_windows`` recomputes, from the adjusted bars alone, whether each
+such feature's own window was flat on each row; ``nan_outside_warmup`` then flags every other NaN. "Flat"
+per feature, the same condition that makes the feature's formula divide zero by zero (d = the window):
+
+- bb_pctb_20: the 20 closes up to the day are equal (zero-width band);
+- fib_pos_60 / fib_level_60 / fib_dist_60: max high == min low over 60 bars (no range);
+- spread_ratio_20, vsa_climax / vsa_no_demand / vsa_no_supply: the 20 bars *before* the day all had
+  high == low (zero mean prior spread);
+- rsqr_d: the d closes are equal (no variance to explain);
+- corr_d: the sample std of close or of log(volume + 1) over d bars is <= 2e-5 (Qlib's near-constant test);
+- cord_d: the same on close / previous close or log(volume / previous volume + 1), or a previous volume of
+  0 inside the window (an infinite ratio).
+
+"Equal" allows float rounding only (spread <= 1e-9 of the level): adjusted prices are products of quotes
+and factors, so the same quote can differ in the last bits across rows, while one tick is >= 1e-4 of a price.
+
+Drift. A model ranks names within a day, so what can break it is a change in the *cross-sectional* shape of
+its inputs, not a market-wide move that lifts or sinks every name together (one −3.65% day shifts every
+return feature and is not a new population). ``feature_drift`` therefore standardizes each feature within
+each day (z-score across that day's symbols, as Qlib's CSZScoreNorm; a day where every name has the same
+value carries no cross-sectional information and maps to 0), then computes the population stability index
+of a window of days against the reference window on the reference's deciles.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from vn_pipeline.lib.features import UNDEFINED_ON_FLAT
+from vn_pipeline.lib.features.alpha158 import CORR_FLAT_STD, WINDOWS
+from vn_pipeline.lib.features.classic import FIB_WINDOW, VSA_WINDOW
+from vn_pipeline.lib.features.panel import build_panel
+from vn_pipeline.lib.features.rolling import Panel, rolling_max, rolling_min, rolling_std, shift
+
 KEY = ["trading_date", "symbol"]
+BB_WINDOW = 20
+ROUNDING = 1e-9  # relative spread below which two adjusted prices are the same quote
 
 
-def nan_outside_warmup(features: pd.DataFrame, history_days: pd.Series, warmup_days: int) -> pd.DataFrame:
-    """Rows with a NaN feature although the symbol already had ``warmup_days`` bars of history.
+def _constant(x: Panel, n: int) -> Panel:
+    """True where the n values up to each row are equal up to float rounding (False inside the warm-up)."""
+    hi, lo = rolling_max(x, n), rolling_min(x, n)
+    return hi - lo <= ROUNDING * np.abs(hi)
 
-    ``history_days`` holds, per (trading_date, symbol), how many bars the symbol had up to that day.
-    Returns trading_date, symbol and the names of the NaN features.
+
+def _near_constant(x: Panel, n: int) -> Panel:
+    """Qlib's Corr test: the window's sample std is within 2e-5 of zero (the same kernel as the feature)."""
+    return rolling_std(x, n) <= CORR_FLAT_STD
+
+
+def _holds_nan(x: Panel, n: int) -> Panel:
+    return rolling_max(np.isnan(x).astype(np.float64), n) > 0
+
+
+def flat_windows(bars: pd.DataFrame) -> pd.DataFrame:
+    """Per (trading_date, symbol) of adjusted daily bars: one boolean column per UNDEFINED_ON_FLAT feature,
+    True where that feature's window is flat (see the module docstring), so a NaN there is by design.
+
+    ``bars`` must be adjusted exactly as the features were (same rows, same factors) and reach back over the
+    longest window (the features' lookback), or early rows read as not flat.
     """
-    values = features.drop(columns=KEY)
-    seasoned = history_days.reindex(pd.MultiIndex.from_frame(features[KEY])).to_numpy() > warmup_days
-    nan = values.isna().to_numpy()
+    frame = bars[["trading_date", "symbol", "high", "low", "close", "volume"]]
+    bp = build_panel(frame)
+    high, low, close, volume = (bp.to_panel(bp.long[c]) for c in ("high", "low", "close", "volume"))
+    prev_close, prev_volume = shift(close, 1), shift(volume, 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        close_ratio = close / prev_close
+        volume_ratio_log = np.log(volume / prev_volume + 1)
+        log_volume = np.log(volume + 1)
+    volume_ratio_log[~np.isfinite(volume_ratio_log)] = np.nan
+    zero_range = (high - low <= ROUNDING * np.abs(high)).astype(np.float64)
+    no_prior_range = shift(rolling_min(zero_range, VSA_WINDOW), 1) == 1
+    hi, lo = rolling_max(high, FIB_WINDOW), rolling_min(low, FIB_WINDOW)
+    no_range = hi - lo <= ROUNDING * np.abs(hi)
+    flat: dict[str, Panel] = {"bb_pctb_20": _constant(close, BB_WINDOW)}
+    flat |= {name: no_range for name in ("fib_pos_60", "fib_level_60", "fib_dist_60")}
+    flat |= {name: no_prior_range for name in ("spread_ratio_20", "vsa_climax", "vsa_no_demand", "vsa_no_supply")}
+    for d in WINDOWS:
+        flat[f"rsqr_{d}"] = _constant(close, d)
+        flat[f"corr_{d}"] = _near_constant(close, d) | _near_constant(log_volume, d)
+        flat[f"cord_{d}"] = (
+            _near_constant(close_ratio, d) | _near_constant(volume_ratio_log, d) | _holds_nan(volume_ratio_log, d)
+        )
+    if set(flat) != set(UNDEFINED_ON_FLAT):  # a feature was added to the list without its rule: say so
+        raise RuntimeError(f"flat-window rules != UNDEFINED_ON_FLAT: {sorted(set(flat) ^ set(UNDEFINED_ON_FLAT))}")
+    out = bp.long[KEY].copy()
+    for name in UNDEFINED_ON_FLAT:
+        out[name] = bp.to_long(flat[name])
+    return out
+
+
+def nan_outside_warmup(
+    features: pd.DataFrame, history_days: pd.Series, warmup_days: int, flat: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Rows with a NaN feature that neither the warm-up nor a flat window explains.
+
+    ``history_days`` holds, per (trading_date, symbol), how many bars the symbol had before that day; rows with
+    at most ``warmup_days`` are in the warm-up. ``flat`` (from ``flat_windows``) marks where a feature of
+    UNDEFINED_ON_FLAT is undefined by design; without it every NaN after the warm-up is flagged.
+    Returns trading_date, symbol and the names of the unexplained NaN features.
+    """
+    keys = pd.MultiIndex.from_frame(features[KEY])
+    seasoned = history_days.reindex(keys).to_numpy() > warmup_days
+    names = np.asarray([c for c in features.columns if c not in KEY])
+    allowed = None if flat is None else flat.set_index(KEY).reindex(keys)
+    # Column by column: a full-market window is ~10^8 values, and a frame-wide isna() would copy it all.
+    nan = np.zeros((len(features), len(names)), dtype=bool)
+    for j, name in enumerate(names):
+        nan[:, j] = features[name].isna().to_numpy()
+        if allowed is not None and name in allowed.columns:
+            nan[:, j] &= ~allowed[name].fillna(False).to_numpy(bool)
     bad = seasoned & nan.any(axis=1)
-    names = np.asarray(values.columns)
     return pd.DataFrame(
         {
             "trading_date": features["trading_date"].to_numpy()[bad],
@@ -34,17 +131,88 @@ def population_stability(reference: np.ndarray, current: np.ndarray, bins: int =
     current = current[np.isfinite(current)]
     if len(reference) < bins or len(current) == 0:
         return float("nan")
-    edges = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1]))
+    edges = _edges(reference, bins)
     expected = np.bincount(np.searchsorted(edges, reference, side="right"), minlength=len(edges) + 1)
     actual = np.bincount(np.searchsorted(edges, current, side="right"), minlength=len(edges) + 1)
-    # a small floor keeps an empty bin from making the index infinite
-    p = np.maximum(expected / expected.sum(), 1e-4)
-    q = np.maximum(actual / actual.sum(), 1e-4)
-    return float(np.sum((q - p) * np.log(q / p)))
+    return float(_psi(expected, actual))
 
 
-def feature_drift(reference: pd.DataFrame, current: pd.DataFrame, names: list[str]) -> pd.Series:
-    """PSI per feature between a reference window (e.g. the training window) and the current day."""
-    return pd.Series(
-        {name: population_stability(reference[name].to_numpy(float), current[name].to_numpy(float)) for name in names}
-    ).sort_values(ascending=False)
+def _edges(reference: np.ndarray, bins: int) -> np.ndarray:
+    return np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1]))
+
+
+def _psi(expected: np.ndarray, actual: np.ndarray) -> np.ndarray:
+    """PSI of bin counts along the last axis."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # a small floor keeps an empty bin from making the index infinite
+        p = np.maximum(expected / expected.sum(axis=-1, keepdims=True), 1e-4)
+        q = np.maximum(actual / actual.sum(axis=-1, keepdims=True), 1e-4)
+    return np.sum((q - p) * np.log(q / p), axis=-1)
+
+
+def cross_sectional_center(frame: pd.DataFrame, names: list[str], scale: bool = True) -> pd.DataFrame:
+    """Each feature standardized within its day: (x − day mean) / day std (population), or only centred
+    (``scale=False``). NaN stays NaN; a day whose values are all equal (std 0) gives 0: nothing distinguishes
+    one name from another there."""
+    values = frame[names].astype(np.float64)
+    by_day = values.groupby(frame["trading_date"].to_numpy())
+    centred = values - by_day.transform("mean")
+    if not scale:
+        return centred
+    std = by_day.transform("std", ddof=0)
+    return (centred / std.where(std > 0)).where(~(std <= 0) | values.isna(), 0.0)
+
+
+def _day_bins(values: np.ndarray, day: np.ndarray, n_days: int, edges: np.ndarray) -> np.ndarray:
+    """(days × bins) counts of the finite values of each day."""
+    ok = np.isfinite(values)
+    cells = day[ok] * (len(edges) + 1) + np.searchsorted(edges, values[ok], side="right")
+    return np.bincount(cells, minlength=n_days * (len(edges) + 1)).reshape(n_days, len(edges) + 1)
+
+
+def feature_drift(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    names: list[str],
+    block_days: int | None = None,
+    standardize: bool = True,
+    bins: int = 10,
+    threshold: float = 0.25,
+) -> pd.DataFrame:
+    """Drift per feature between a reference window (the model's training rows) and a current window of days.
+
+    Columns: ``psi`` of the current window against the reference, on the reference's deciles, of values
+    standardized within each day (``standardize=False``: the raw values); and, with ``block_days``,
+    ``stable_psi``: the largest PSI any ``block_days`` consecutive days *of the reference* have against the
+    rest of it — how far a window of that length strays while nothing has changed (with 30 names and slow
+    features, a month's PSI is noisy: a fixed threshold alone would flag noise); ``drifted``: psi above both
+    ``threshold`` and stable_psi — the window is further from the training population than any stretch of
+    the training window itself was. Sorted by psi, highest first.
+    """
+    if standardize:
+        ref_values, cur_values = cross_sectional_center(reference, names), cross_sectional_center(current, names)
+    else:
+        ref_values, cur_values = reference[names], current[names]
+    day, ref_days = pd.factorize(reference["trading_date"], sort=True)
+    rows = {}
+    for name in names:
+        ref = ref_values[name].to_numpy(np.float64)
+        cur = cur_values[name].to_numpy(np.float64)
+        finite = ref[np.isfinite(ref)]
+        if len(finite) < bins or not np.isfinite(cur).any():
+            rows[name] = (np.nan, np.nan)
+            continue
+        edges = _edges(finite, bins)
+        counts = _day_bins(ref, day, len(ref_days), edges)
+        total = counts.sum(axis=0)
+        actual = np.bincount(np.searchsorted(edges, cur[np.isfinite(cur)], side="right"), minlength=len(edges) + 1)
+        psi = float(_psi(total, actual))
+        stable = np.nan
+        if block_days is not None and len(ref_days) >= 2 * block_days:
+            running = np.vstack([np.zeros(len(total), dtype=np.int64), np.cumsum(counts, axis=0)])
+            block = running[block_days:] - running[:-block_days]  # every run of block_days consecutive days
+            stable = float(np.nanmax(_psi(total - block, block)))
+        rows[name] = (psi, stable)
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=["psi", "stable_psi"])
+    out["drifted"] = out["psi"] > np.fmax(threshold, out["stable_psi"].to_numpy())
+    return out.sort_values("psi", ascending=False)

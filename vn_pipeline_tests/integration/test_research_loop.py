@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from vn_pipeline.definitions import defs
+from vn_pipeline.defs.features.checks import DRIFT_DAYS, feature_drift_psi
 from vn_pipeline.defs.resources import MarketSourceResource, RiskLimitsResource, WarehouseResource
 from vn_pipeline.defs.risk.inputs import read_risk_inputs
 from vn_pipeline.lib.features import WARMUP_DAYS
@@ -40,6 +41,12 @@ def research(warehouse_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
         config = {"ops": {"ml__lgbm_model": {"config": {"start": MODEL_START.isoformat(), **MODEL_CONFIG,
                                                         "min_oos_rank_ic": -1.0}}}}  # fmt: skip
         runs["train"] = run_job(defs, "train", instance, config, resources)
+        # The drift check once a model exists, as the demo runs it; then a second training on the same data and
+        # the check again: what a second demo on the same state does.
+        drift = {"assets": set(), "checks": set(feature_drift_psi.check_keys)}
+        checked = [run_window(defs, "features", END, END, instance, resources=resources, **drift)]
+        retrained = run_job(defs, "train", instance, config, resources)
+        checked.append(run_window(defs, "features", END, END, instance, resources=resources, **drift))
         runs["predict"] = run_window(defs, "predict", MODEL_START, END, instance, resources=resources)
         runs["evaluate"] = run_job(defs, "evaluate", instance, resources=resources)
         # A narrower band than the default 2σ, so the short window has mean-reversion trades to check.
@@ -48,7 +55,7 @@ def research(warehouse_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
         # A single-name limit the equal-weight top-10 book must break: the WARN check fires, the run still succeeds.
         strict = {**resources, "risk_limits": RiskLimitsResource(max_single_name_weight=0.05)}
         runs["risk"] = run_window(defs, "risk", RISK_START, END, instance, resources=strict)
-        yield {"runs": runs, "url": warehouse_url, "instance": instance}
+        yield {"runs": runs, "url": warehouse_url, "instance": instance, "drift": checked, "retrained": retrained}
 
 
 def _rows(url: str, query: str, *params: object) -> list[tuple]:
@@ -62,6 +69,27 @@ def test_every_stage_succeeds_and_its_checks_pass(research):
         if name != "risk":  # its limits are set to be broken (see the fixture)
             assert not outcome.checks_failed, (name, outcome.checks_failed)
     assert "ml/lgbm_model:oos_rank_ic_above_minimum" in research["runs"]["train"].checks_passed
+
+
+def test_drift_compares_a_month_with_the_training_window_of_a_model_that_never_saw_it(research):
+    name = "features/daily:feature_drift_psi"
+    before_training = research["runs"]["features"].metadata[name]
+    assert before_training["note"].startswith("no approved model trained before")
+    first, second = research["drift"]
+    assert first.success and first.severity[name] == "WARN"
+    meta = first.metadata[name]
+    window_start = previous_trading_day(END, DRIFT_DAYS - 1)
+    assert meta["window"] == f"{window_start} → {END} ({DRIFT_DAYS} trading days)"
+    with psycopg.connect(research["url"]) as conn:
+        (model,) = load_models(conn, [meta["reference_model"]])
+        approved = [m for m in load_models(conn) if m.extra.get("approved")]
+    assert model.data_end < window_start  # it saw nothing of the checked window, label windows included
+    assert meta["reference_window"] == f"{model.train_start} → {model.train_end}"
+    newer = [m for m in approved if m.valid_end > model.valid_end]
+    assert all(m.data_end >= window_start for m in newer)  # the newest one that qualifies
+    # A second training on the same data and the check again (a second demo): the same comparison, same result.
+    assert research["retrained"].success
+    assert second.metadata == first.metadata and second.checks_failed == first.checks_failed
 
 
 def test_predictions_come_only_from_models_trained_before_the_day(research):
@@ -206,6 +234,7 @@ def test_the_risk_report_covers_each_day_and_warns_on_a_broken_limit(research):
     )
     assert {s: pytest.approx(w) for s, w in stored} == {s: w for s, w, _ in positions}
     assert "risk/report:single_name_weight_within_limit" in run.checks_failed  # 5% limit, ~10% names
+    assert "risk/report:single_name_weight_within_limit" in run.warnings and not run.errors  # WARN: not fatal
     assert "risk/report:var_within_limit" in run.checks_passed + run.checks_failed
     event = research["instance"].get_latest_materialization_event(dg.AssetKey(["risk", "report"]))
     tearsheet = Path(event.asset_materialization.metadata["tearsheet"].value).read_text(encoding="utf-8")

@@ -1,60 +1,104 @@
-"""Checks on the feature matrix: NaN only inside warm-up windows, and drift against the training window."""
+"""Checks on the feature matrix: NaN only inside warm-up or flat windows, and drift against the training window."""
+
+from datetime import date
 
 import dagster as dg
 import pandas as pd
 
-from vn_pipeline.defs.features.assets import features_daily, lookback_start
-from vn_pipeline.defs.market_data.assets import window
+from vn_pipeline.defs.common import window
+from vn_pipeline.defs.features.assets import actions_between, features_daily, lookback_start
 from vn_pipeline.defs.partitions import trading_days
 from vn_pipeline.defs.resources import WarehouseResource
-from vn_pipeline.lib.feature_rules import feature_drift, nan_outside_warmup
-from vn_pipeline.lib.features import FEATURE_NAMES, WARMUP_DAYS
+from vn_pipeline.lib.feature_rules import feature_drift, flat_windows, nan_outside_warmup
+from vn_pipeline.lib.features import FEATURE_NAMES, UNDEFINED_ON_FLAT, WARMUP_DAYS, adjust_prices
+from vn_pipeline.lib.ml.model_store import TrainedModel
+from vn_pipeline.lib.ml.predict import qualifies
+from vn_pipeline.lib.ml.registry import load_models
 
 PSI_WARN = 0.25  # the usual threshold for "the population has shifted"
+DRIFT_DAYS = 20  # trading days compared with the training window: a month, not one day's cross-section
 
 
 @dg.asset_check(asset=features_daily, partitions_def=trading_days)
 def features_nan_only_in_warmup(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
-    """A symbol with WARMUP_DAYS bars of history has a value for every feature."""
+    """A symbol with WARMUP_DAYS bars of history has a value for every feature, except a feature of
+    UNDEFINED_ON_FLAT on a row where that feature's own window is flat (recomputed here from the adjusted bars,
+    see lib/feature_rules.py: e.g. rsqr_20 on 20 equal closes). Any other NaN is flagged."""
     start, end = window(context)
+    first = lookback_start(start)
     features = warehouse.read_partition("features.daily", start, end)
-    bars = warehouse.read_partition("market.ohlcv_1d", lookback_start(start), end, columns=["trading_date", "symbol"])
-    bars = bars.sort_values(["symbol", "trading_date"])
-    history = bars.groupby("symbol").cumcount().set_axis(pd.MultiIndex.from_frame(bars))
-    offending = nan_outside_warmup(features, history, WARMUP_DAYS)
+    # The bars as the features saw them: same lookback, same dividend adjustment.
+    bars = adjust_prices(
+        warehouse.read_partition("market.ohlcv_1d", first, end), actions_between(warehouse, first, end)
+    )
+    keys = bars[["trading_date", "symbol"]].sort_values(["symbol", "trading_date"])
+    history = keys.groupby("symbol").cumcount().set_axis(pd.MultiIndex.from_frame(keys))
+    flat = flat_windows(bars)
+    offending = nan_outside_warmup(features, history, WARMUP_DAYS, flat)
+    with_nan = nan_outside_warmup(features, history, WARMUP_DAYS)  # before the flat-window rule: for the record
     return dg.AssetCheckResult(
         passed=offending.empty,
         metadata={
-            "rule": f"no NaN feature once a symbol has {WARMUP_DAYS} bars of history",
+            "rule": f"no NaN feature once a symbol has {WARMUP_DAYS} bars of history, except the "
+            f"{len(UNDEFINED_ON_FLAT)} features of UNDEFINED_ON_FLAT where their window is flat",
             "offending_rows": len(offending),
+            "rows_nan_only_on_flat_windows": len(with_nan) - len(offending),
             "sample": dg.MetadataValue.md(offending.head(20).to_markdown(index=False) if len(offending) else "none"),
         },
     )
 
 
+def reference_model(models: list[TrainedModel], first_day: date, dates: list[date]) -> TrainedModel | None:
+    """The newest approved model whose training data (label windows and embargo included) ended before
+    ``first_day``: the one ml/predictions would use there, and one that has seen nothing of the checked window."""
+    usable = [m for m in models if m.extra.get("approved") and qualifies(m, first_day, dates)]
+    return max(usable, key=lambda m: (m.valid_end, m.data_end, m.train_start, m.model_id), default=None)
+
+
 @dg.asset_check(asset=features_daily, partitions_def=trading_days)
 def feature_drift_psi(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    """WARN when a feature's population stability index between the newest model's training window and the
-    window's last day exceeds 0.25."""
-    _, end = window(context)
+    """WARN when a feature's cross-sectional distribution over the last DRIFT_DAYS trading days up to the
+    window's last day differs from the model's training window (lib/feature_rules.py): PSI on values z-scored
+    within each day, so a market-wide move that lifts or sinks every name is not drift, a change in how names
+    spread out is; drifted = PSI above 0.25 and above the largest PSI any DRIFT_DAYS-day stretch of the
+    training window has against the rest of it (with 30 names a month's PSI is noisy). Point-in-time: only
+    feature rows up to the day. The reference is the newest approved model whose training data ended before
+    the checked window (none yet: the check says so and passes)."""
+    _, day = window(context)
     with warehouse.connect() as conn:
-        row = conn.execute("SELECT train_start, train_end FROM ml.models ORDER BY valid_end DESC LIMIT 1").fetchone()
-    if row is None:
-        return dg.AssetCheckResult(passed=True, metadata={"note": "no trained model yet: nothing to compare with"})
-    reference = warehouse.read_partition("features.daily", row[0], row[1])
-    latest = warehouse.read_partition("features.daily", end, end)
-    psi = feature_drift(reference, latest, list(FEATURE_NAMES))
-    drifted = psi[psi > PSI_WARN]
+        dates = [r[0] for r in conn.execute(
+            "SELECT DISTINCT trading_date FROM features.daily WHERE trading_date <= %s ORDER BY 1", (day,)
+        )]  # fmt: skip
+        models = load_models(conn)
+    checked = dates[-DRIFT_DAYS:]
+    model = reference_model(models, checked[0], dates) if checked else None
+    if model is None:
+        return dg.AssetCheckResult(
+            passed=True,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"note": f"no approved model trained before {checked[0] if checked else day}: "
+                      "nothing to compare with", "window": f"{checked[0] if checked else day} → {day}"},
+        )  # fmt: skip
+    reference = warehouse.read_partition("features.daily", model.train_start, model.train_end)
+    current = warehouse.read_partition("features.daily", checked[0], day)
+    names = list(FEATURE_NAMES)
+    drift = feature_drift(reference, current, names, block_days=len(checked), threshold=PSI_WARN)
+    raw = feature_drift(reference, current, names, standardize=False, threshold=PSI_WARN)
+    drifted = drift[drift["drifted"]]
+    table = drift.head(15).assign(psi_of_raw_values=raw["psi"])
     return dg.AssetCheckResult(
         passed=drifted.empty,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
-            "reference_window": f"{row[0]} → {row[1]}",
-            "day": str(end),
+            "reference_model": model.model_id,
+            "reference_window": f"{model.train_start} → {model.train_end}",
+            "window": f"{checked[0]} → {day} ({len(checked)} trading days)",
             "drifted_features": len(drifted),
-            "top_psi": dg.MetadataValue.md(psi.head(15).rename("psi").to_frame().to_markdown()),
+            "drifted": ", ".join(drifted.index) or "none",
+            "over_threshold_on_raw_values": int((raw["psi"] > PSI_WARN).sum()),
+            "top_psi": dg.MetadataValue.md(table.to_markdown()),
         },
     )
 
