@@ -23,8 +23,10 @@ Drift. A model ranks names within a day, so what can break it is a change in the
 its inputs, not a market-wide move that lifts or sinks every name together (one −3.65% day shifts every
 return feature and is not a new population). ``feature_drift`` therefore standardizes each feature within
 each day (z-score across that day's symbols, as Qlib's CSZScoreNorm; a day where every name has the same
-value carries no cross-sectional information and maps to 0), then computes the population stability index
-of a window of days against the reference window on the reference's deciles.
+value maps to 0) and computes the population stability index of a window of days against the reference
+window on the reference's deciles, of the z-scores and of the raw values. A feature drifts when both exceed
+0.25 and the largest PSI any equally long stretch of the reference has against the rest of it: the window is
+further from the training population than the training window ever strayed from itself.
 """
 
 from __future__ import annotations
@@ -182,37 +184,56 @@ def feature_drift(
     """Drift per feature between a reference window (the model's training rows) and a current window of days.
 
     Columns: ``psi`` of the current window against the reference, on the reference's deciles, of values
-    standardized within each day (``standardize=False``: the raw values); and, with ``block_days``,
-    ``stable_psi``: the largest PSI any ``block_days`` consecutive days *of the reference* have against the
-    rest of it — how far a window of that length strays while nothing has changed (with 30 names and slow
-    features, a month's PSI is noisy: a fixed threshold alone would flag noise); ``drifted``: psi above both
-    ``threshold`` and stable_psi — the window is further from the training population than any stretch of
-    the training window itself was. Sorted by psi, highest first.
+    standardized within each day; with ``block_days``, ``stable_psi``: the largest PSI any ``block_days``
+    consecutive days *of the reference* have against the rest of it — how far a window of that length strays
+    while nothing has changed (with 30 names and slow features a month's PSI is noisy: a fixed threshold alone
+    would flag noise); ``psi_raw`` / ``stable_psi_raw``: the same on the values as they are. ``drifted``: both
+    PSIs above ``threshold`` and above their stable PSI. Requiring the standardized one removes a market-wide
+    move (it shifts the raw values only); requiring the raw one removes what standardizing invents on discrete
+    features (a 0/1 flag's z-scores move with each day's share of ones). ``standardize=False``: the raw
+    columns only, as psi / stable_psi. Sorted by psi, highest first.
     """
-    if standardize:
-        ref_values, cur_values = cross_sectional_center(reference, names), cross_sectional_center(current, names)
-    else:
-        ref_values, cur_values = reference[names], current[names]
-    day, ref_days = pd.factorize(reference["trading_date"], sort=True)
+    day, n_days = pd.factorize(reference["trading_date"], sort=True)[0], reference["trading_date"].nunique()
+    raw = _drift(reference[names], current[names], day, n_days, block_days, bins, threshold)
+    if not standardize:
+        return raw.sort_values("psi", ascending=False)
+    z = _drift(
+        cross_sectional_center(reference, names), cross_sectional_center(current, names), day, n_days, block_days,
+        bins, threshold,
+    )  # fmt: skip
+    out = z[["psi", "stable_psi"]].join(raw[["psi", "stable_psi"]].add_suffix("_raw"))
+    out["drifted"] = z["drifted"] & raw["drifted"]
+    return out.sort_values("psi", ascending=False)
+
+
+def _drift(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    day: np.ndarray,
+    n_days: int,
+    block_days: int | None,
+    bins: int,
+    threshold: float,
+) -> pd.DataFrame:
     rows = {}
-    for name in names:
-        ref = ref_values[name].to_numpy(np.float64)
-        cur = cur_values[name].to_numpy(np.float64)
+    for name in reference.columns:
+        ref = reference[name].to_numpy(np.float64)
+        cur = current[name].to_numpy(np.float64)
         finite = ref[np.isfinite(ref)]
         if len(finite) < bins or not np.isfinite(cur).any():
             rows[name] = (np.nan, np.nan)
             continue
         edges = _edges(finite, bins)
-        counts = _day_bins(ref, day, len(ref_days), edges)
+        counts = _day_bins(ref, day, n_days, edges)
         total = counts.sum(axis=0)
         actual = np.bincount(np.searchsorted(edges, cur[np.isfinite(cur)], side="right"), minlength=len(edges) + 1)
         psi = float(_psi(total, actual))
         stable = np.nan
-        if block_days is not None and len(ref_days) >= 2 * block_days:
+        if block_days is not None and n_days >= 2 * block_days:
             running = np.vstack([np.zeros(len(total), dtype=np.int64), np.cumsum(counts, axis=0)])
             block = running[block_days:] - running[:-block_days]  # every run of block_days consecutive days
             stable = float(np.nanmax(_psi(total - block, block)))
         rows[name] = (psi, stable)
     out = pd.DataFrame.from_dict(rows, orient="index", columns=["psi", "stable_psi"])
     out["drifted"] = out["psi"] > np.fmax(threshold, out["stable_psi"].to_numpy())
-    return out.sort_values("psi", ascending=False)
+    return out

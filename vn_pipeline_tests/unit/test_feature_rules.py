@@ -139,7 +139,9 @@ def test_a_market_wide_move_is_not_drift_a_new_cross_sectional_shape_is():
     moved = _panel(20, 30, rng, start=120).assign(x=lambda f: f["x"] + 3.0)  # every name lifted alike
     raw = feature_drift(reference, moved, ["x"], block_days=20, standardize=False)
     assert raw.loc["x", "psi"] > 2 and raw.loc["x", "drifted"]
-    assert not feature_drift(reference, moved, ["x"], block_days=20).loc["x", "drifted"]
+    both = feature_drift(reference, moved, ["x"], block_days=20)
+    assert both.loc["x", "psi_raw"] == raw.loc["x", "psi"] and both.loc["x", "psi"] < 0.25
+    assert not both.loc["x", "drifted"]
     skewed = _panel(20, 30, rng, start=120).assign(x=lambda f: np.exp(1.5 * f["x"]))  # a few names run away
     drift = feature_drift(reference, skewed, ["x"], block_days=20)
     assert drift.loc["x", "psi"] > 0.25 and drift.loc["x", "drifted"]
@@ -157,6 +159,18 @@ def test_a_window_like_one_the_model_trained_on_is_not_drift():
     assert drift.loc["x", "psi"] > 0.25 and drift.loc["x", "stable_psi"] >= drift.loc["x", "psi"]
     assert not drift.loc["x", "drifted"]
     assert feature_drift(reference, again, ["x"]).loc["x", "drifted"]  # without the stable bar it would be
+
+
+def test_a_flag_whose_daily_share_of_ones_moves_is_not_drift():
+    """z-scores of a 0/1 flag depend on the day's share of ones, so they scatter though nothing changed: the raw
+    values, whose distribution has not moved, keep it from being flagged."""
+    rng = np.random.default_rng(3)
+    reference, current = _panel(120, 30, rng), _panel(20, 30, rng, start=120)
+    for frame in (reference, current):
+        share = rng.uniform(0.03, 0.3, frame["trading_date"].nunique())
+        frame["x"] = (rng.random(len(frame)) < np.repeat(share, 30)).astype(float)
+    drift = feature_drift(reference, current, ["x"])  # no stable bar: the raw PSI alone must hold it back
+    assert drift.loc["x", "psi"] > 0.25 > drift.loc["x", "psi_raw"] and not drift.loc["x", "drifted"]
 
 
 def test_cross_sectional_standardization_per_day():
