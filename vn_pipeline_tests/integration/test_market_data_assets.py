@@ -1,5 +1,6 @@
 """The market-data graph on a real Dagster instance and the real embedded PostgreSQL, end to end."""
 
+import json
 import shutil
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -138,6 +139,12 @@ def test_sensor_one_run_per_new_file_and_cursor_survives(tmp_path, instance):
     third, _ = _evaluate(cursor, landing, instance)
     (request,) = third.run_requests
     assert request.partition_key == "2026-02-24"
+    # the cursor keeps only the versions still in the directory: it grows with the directory, not with history
+    (landing / "ANV.csv").unlink()
+    shutil.copy(REAL / "intraday" / "HPG.csv", landing)
+    fourth, _ = _evaluate(third.cursor, landing, instance)
+    assert [r.tags["vn_pipeline/landing_file"].rsplit("/", 1)[1] for r in fourth.run_requests] == ["HPG.csv"]
+    assert sorted(key.split("@")[0] for key in json.loads(fourth.cursor)) == ["FRT.csv", "GEG.csv", "HPG.csv"]
     # the run rebuilds the whole day from the landing dir as found when it starts (see the landing-run test)
 
 

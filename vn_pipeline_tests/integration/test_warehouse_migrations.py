@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from vn_pipeline.lib.warehouse import migrate
-from vn_pipeline.lib.warehouse.migrations import migration_files, timescale_available
+from vn_pipeline.lib.warehouse.migrations import MigrationChanged, checksum, migration_files, timescale_available
 from vn_pipeline_tests.conftest import _fresh_database
 
 
@@ -84,3 +84,27 @@ def test_listing_foreign_cap_columns_are_nullable_and_checked(conn: psycopg.Conn
         " AND table_name = 'positions' AND column_name IN ('foreign_room', 'foreign_room_usage')"
     ).fetchall())  # fmt: skip
     assert columns == {"foreign_room": "YES", "foreign_room_usage": "YES"}
+
+
+def test_an_applied_migration_that_changed_stops_migrate(warehouse_url: str) -> None:
+    """A database records each file's checksum; one that applied another text of a file refuses to go on."""
+    _, url = _fresh_database(warehouse_url)
+    migrate(url)
+    files = {version: text for version, text, _ in migration_files()}
+    with psycopg.connect(url) as conn:
+        stored = dict(conn.execute("SELECT version, checksum FROM public.schema_migrations").fetchall())
+        assert stored["001_market"] == checksum(files["001_market"])
+        # a database from before checksums: recorded on the next migrate, nothing raised
+        conn.execute("UPDATE public.schema_migrations SET checksum = NULL WHERE version = '004_ml'")
+        conn.commit()
+    assert migrate(url) == []
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT checksum FROM public.schema_migrations WHERE version = '004_ml'").fetchone() == (
+            checksum(files["004_ml"]),
+        )
+        # what this database applied as 001 is not the file shipped now
+        conn.execute("UPDATE public.schema_migrations SET checksum = %s WHERE version = '001_market'",
+                     (checksum(files["001_market"] + "-- edited"),))  # fmt: skip
+        conn.commit()
+    with pytest.raises(MigrationChanged, match=r"\['001_market'\].*add a new one"):
+        migrate(url)

@@ -49,7 +49,9 @@ def landing_file_sensor(context: dg.SensorEvaluationContext, market_source: Mark
                 tags={"vn_pipeline/landing_file": str(landed.path)},
             )
         )
-    return dg.SensorResult(run_requests=requests, cursor=json.dumps(sorted(seen | {f.key for f in new})))
+    # Only the versions still in the directory need remembering: the cursor stays as large as the directory.
+    present = {f.key for f in files}
+    return dg.SensorResult(run_requests=requests, cursor=json.dumps(sorted(seen & present | {f.key for f in new})))
 
 
 CLOSE_DAY_TAG = "vn_pipeline/close_day"

@@ -108,7 +108,9 @@ def ticks_follow_vendor_running_total(
 
 
 def _ohlc_check(asset: dg.AssetsDefinition, table: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=asset, name="ohlc_consistent", partitions_def=trading_days)
+    description = f"OHLC ordering holds on every {table} row: high ≥ max(open, close) ≥ min(open, close) ≥ low."
+
+    @dg.asset_check(asset=asset, name="ohlc_consistent", partitions_def=trading_days, description=description)
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
         start, end = window(context)
         offending = ohlc_violations(warehouse.read_partition(table, start, end))
@@ -118,7 +120,6 @@ def _ohlc_check(asset: dg.AssetsDefinition, table: str) -> dg.AssetChecksDefinit
                       "offending_rows": len(offending), "sample": _sample(offending)},
         )  # fmt: skip
 
-    _check.__doc__ = f"OHLC ordering holds on every {table} row: high ≥ max(open, close) ≥ min(open, close) ≥ low."
     return _check
 
 

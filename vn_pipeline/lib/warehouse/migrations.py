@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from importlib import resources
 from typing import Any
@@ -26,6 +27,14 @@ def migration_files() -> list[tuple[str, str, bool]]:
         (name.removesuffix(".sql"), (folder / name).read_text(encoding="utf-8"), name.endswith(".timescale.sql"))
         for name in names
     ]
+
+
+class MigrationChanged(RuntimeError):
+    """A migration file differs from the one applied to this database: its schema would silently stay old."""
+
+
+def checksum(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def timescale_available(conn: psycopg.Connection[Any]) -> bool:
@@ -58,8 +67,16 @@ def _migrate(conn: psycopg.Connection[Any]) -> list[str]:
                 "CREATE TABLE IF NOT EXISTS public.schema_migrations ("
                 " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
             )
-        applied = {row[0] for row in conn.execute("SELECT version FROM public.schema_migrations")}
+            # ALTER takes an exclusive lock even when the column exists: only on a database from before checksums
+            has_checksum = conn.execute(
+                "SELECT 1 FROM information_schema.columns WHERE table_schema = 'public'"
+                " AND table_name = 'schema_migrations' AND column_name = 'checksum'"
+            ).fetchone()
+            if not has_checksum:
+                conn.execute("ALTER TABLE public.schema_migrations ADD COLUMN checksum text")
+        applied = dict(conn.execute("SELECT version, checksum FROM public.schema_migrations").fetchall())
         conn.commit()
+        _check_unchanged(conn, applied)
         with_timescale = timescale_available(conn)
         conn.commit()
         done: list[str] = []
@@ -70,9 +87,31 @@ def _migrate(conn: psycopg.Connection[Any]) -> list[str]:
                 if needs_timescale:
                     conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
                 conn.execute(sql.SQL(text))  # type: ignore[arg-type]  # trusted file shipped with the package
-                conn.execute("INSERT INTO public.schema_migrations (version) VALUES (%s)", (version,))
+                conn.execute(
+                    "INSERT INTO public.schema_migrations (version, checksum) VALUES (%s, %s)",
+                    (version, checksum(text)),
+                )
             done.append(version)
         return done
     finally:
         conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
         conn.commit()
+
+
+def _check_unchanged(conn: psycopg.Connection[Any], applied: dict[str, str | None]) -> None:
+    """Refuse to go on when an applied file was edited since; record the checksums a database predating them
+    lacks (the files as they are now are the best record there is)."""
+    files = {version: text for version, text, _ in migration_files()}
+    changed = sorted(v for v, known in applied.items() if known and v in files and checksum(files[v]) != known)
+    if changed:
+        raise MigrationChanged(
+            f"migration file(s) {changed} differ from what this database applied: never edit an applied migration, "
+            "add a new one (or recreate the database)"
+        )
+    with conn.transaction():
+        for version, known in applied.items():
+            if known is None and version in files:
+                conn.execute(
+                    "UPDATE public.schema_migrations SET checksum = %s WHERE version = %s",
+                    (checksum(files[version]), version),
+                )
