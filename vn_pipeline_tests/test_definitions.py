@@ -60,3 +60,13 @@ def test_partitions_are_exactly_the_trading_days():
     assert keys == expected
     assert "2024-02-12" not in keys  # Tết 2024
     assert "2024-04-30" not in keys and "2024-09-02" not in keys
+
+
+def test_the_warehouse_password_is_an_env_var_reference_not_a_value(monkeypatch) -> None:
+    from vn_pipeline.defs.resources import build_resources
+    from vn_pipeline.lib.warehouse import masked
+
+    monkeypatch.setenv("VN_PIPELINE_DATABASE_URL", "postgresql://quant:s3cret@db.example:5432/vn")
+    warehouse = build_resources()["warehouse"]
+    assert "s3cret" not in repr(warehouse) and "s3cret" not in str(warehouse.model_dump())
+    assert masked("postgresql://quant:s3cret@db.example:5432/vn") == "postgresql://quant:***@db.example:5432/vn"

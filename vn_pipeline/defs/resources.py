@@ -148,7 +148,10 @@ class RiskLimitsResource(dg.ConfigurableResource):
 
 def build_resources() -> dict[str, object]:
     return {
-        "warehouse": WarehouseResource(database_url=os.environ.get("VN_PIPELINE_DATABASE_URL") or None),
+        # an EnvVar, not its value: the UI's resource page then shows the variable's name, never the password
+        "warehouse": WarehouseResource(
+            database_url=dg.EnvVar(warehouse.ENV_VAR) if os.environ.get(warehouse.ENV_VAR) else None
+        ),
         "market_source": MarketSourceResource(
             kind=os.environ.get("VN_PIPELINE_SOURCE", "simulator"),
             universe=os.environ.get("VN_PIPELINE_UNIVERSE", "vn30"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
@@ -26,6 +27,17 @@ def sqlalchemy_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg2://" + url[len(prefix) :]
     raise ValueError(f"not a PostgreSQL URL: {url.split('@')[-1]!r}")  # never echo credentials
+
+
+def masked(url: str) -> str:
+    """``url`` with its password replaced by ``***``: the form a URL is printed, logged or shown in."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def connect(url: str | None = None, **kwargs: Any) -> psycopg.Connection[Any]:
