@@ -17,6 +17,6 @@ def logged_result(
 ) -> dg.MaterializeResult:
     """Log what was written (the demo's progress) and return it as the materialization's metadata."""
     symbols = frame["symbol"].nunique() if len(frame) and "symbol" in frame.columns else 0
-    metadata = {"rows": len(frame), "symbols": symbols, "window": f"{start} → {end}", **extra}
+    metadata = {"dagster/row_count": len(frame), "symbols": symbols, "window": f"{start} → {end}", **extra}
     context.log.info(f"{context.asset_key.to_user_string()}: {len(frame):,} rows, {symbols} symbols, {start} → {end}")
     return dg.MaterializeResult(metadata=metadata)
