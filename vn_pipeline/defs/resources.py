@@ -15,7 +15,6 @@ from typing import Literal
 import dagster as dg
 import pandas as pd
 import psycopg
-from psycopg import sql
 
 from vn_pipeline.lib import warehouse
 from vn_pipeline.lib.market.calendar import last_trading_day_on_or_before, previous_trading_day
@@ -26,7 +25,7 @@ from vn_pipeline.lib.sources.simulator import MarketSimulator, SimulatorConfig
 from vn_pipeline.lib.sources.simulator_daily import AlphaEffect
 from vn_pipeline.lib.sources.simulator_source import SimulatorSource
 from vn_pipeline.lib.warehouse.quarantine import replace_quarantine
-from vn_pipeline.lib.warehouse.reads import closes_before
+from vn_pipeline.lib.warehouse.reads import closes_before, date_span
 from vn_pipeline.lib.warehouse.snapshots import run_snapshot
 
 
@@ -63,10 +62,8 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def date_span(self, table: str) -> tuple[date, date]:
         """First and last trading_date stored in ``table`` ("schema.table"); an empty table is an error."""
-        schema, name = table.split(".")
-        query = sql.SQL("SELECT min(trading_date), max(trading_date) FROM {}").format(sql.Identifier(schema, name))
         with self.connect() as conn:
-            first, last = conn.execute(query).fetchone()
+            first, last = date_span(conn, table)
         if first is None:
             raise ValueError(f"{table} is empty: materialize it first")
         return first, last

@@ -4,32 +4,22 @@ negative (no margin), and every stored fill respects the lot, band, T+2 and sign
 from datetime import date
 
 import dagster as dg
-import pandas as pd
 
 from vn_pipeline.defs.backtests.assets import STRATEGY_ASSETS
 from vn_pipeline.defs.backtests.inputs import BacktestConfig, bar_panels
 from vn_pipeline.defs.resources import WarehouseResource
 from vn_pipeline.lib.backtest import Rules
 from vn_pipeline.lib.backtest.audit import fill_violations
+from vn_pipeline.lib.backtest.store import load_fills, load_run, lowest_cash
 
 
 def _run_window_and_rules(warehouse: WarehouseResource, strategy: str) -> tuple[date, date, Rules]:
     with warehouse.connect() as conn:
-        row = conn.execute(
-            "SELECT start_date, end_date, params FROM backtest.runs WHERE strategy = %s", (strategy,)
-        ).fetchone()
+        row = load_run(conn, strategy)
     if row is None:
         raise ValueError(f"backtest.runs has no run of {strategy!r}: materialize backtest/{strategy} first")
     start, end, params = row
     return start, end, BacktestConfig.rules_of_run(params)
-
-
-def _stored_fills(warehouse: WarehouseResource, strategy: str) -> pd.DataFrame:
-    return warehouse.read_frame(
-        "SELECT trading_date AS date, symbol, side, shares, price, signal_date FROM backtest.trades"
-        " WHERE strategy = %s ORDER BY trading_date, symbol",
-        (strategy,),
-    )
 
 
 def _checks_for(strategy: str, asset: dg.AssetsDefinition) -> list[dg.AssetChecksDefinition]:
@@ -37,9 +27,7 @@ def _checks_for(strategy: str, asset: dg.AssetsDefinition) -> list[dg.AssetCheck
     def cash_never_negative(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         """The book never spends money it does not have (no margin for retail in Vietnam)."""
         with warehouse.connect() as conn:
-            (lowest,) = conn.execute(
-                "SELECT min(cash) FROM backtest.equity WHERE strategy = %s", (strategy,)
-            ).fetchone()
+            lowest = lowest_cash(conn, strategy)
         passed = lowest is not None and lowest >= 0
         return dg.AssetCheckResult(passed=passed, metadata={"lowest_cash": float(lowest or 0)})
 
@@ -49,7 +37,8 @@ def _checks_for(strategy: str, asset: dg.AssetsDefinition) -> list[dg.AssetCheck
         price inside the day's band, not at a locked limit or on a no-trade day, sells only settled (T+2) and
         listed shares, and comes strictly after the signal it executes."""
         start, end, rules = _run_window_and_rules(warehouse, strategy)
-        fills = _stored_fills(warehouse, strategy)
+        with warehouse.connect() as conn:
+            fills = load_fills(conn, strategy)
         violations = fill_violations(fills, bar_panels(warehouse, start, end), rules)
         counts = violations["rule"].value_counts().to_dict()
         return dg.AssetCheckResult(

@@ -11,6 +11,7 @@ from vn_pipeline.defs.resources import WarehouseResource
 from vn_pipeline.lib.backtest import Rules
 from vn_pipeline.lib.features import adjust_prices
 from vn_pipeline.lib.market.calendar import previous_trading_day
+from vn_pipeline.lib.warehouse.reads import has_rows
 
 BAR_PANELS = ("open", "high", "low", "close", "vwap", "volume", "ceiling", "floor")
 # Actions that hand holders new shares for free; a rights issue has to be paid for, so it credits none.
@@ -42,8 +43,8 @@ class BacktestConfig(dg.Config):
 
     def trading_window(self, warehouse: WarehouseResource) -> tuple[date, date]:
         with warehouse.connect() as conn:
-            (has_predictions,) = conn.execute("SELECT EXISTS (SELECT 1 FROM ml.predictions)").fetchone()
-        first, last = warehouse.date_span("ml.predictions" if has_predictions else "market.ohlcv_1d")
+            scored = has_rows(conn, "ml.predictions")
+        first, last = warehouse.date_span("ml.predictions" if scored else "market.ohlcv_1d")
         start = date.fromisoformat(self.start) if self.start else first
         end = date.fromisoformat(self.end) if self.end else last
         if start > end:

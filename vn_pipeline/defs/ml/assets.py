@@ -16,6 +16,7 @@ from vn_pipeline.lib.ml.predict import PREDICTION_COLUMNS, predict_walk_forward,
 from vn_pipeline.lib.ml.registry import load_models, save_models
 from vn_pipeline.lib.ml.train import walk_forward_train
 from vn_pipeline.lib.ml.walk_forward import walk_forward_splits
+from vn_pipeline.lib.warehouse.reads import stored_days
 
 ML = {"group_name": "ml", "owners": ["team:research"], "kinds": {"timescaledb", "lightgbm"}}
 
@@ -126,8 +127,7 @@ def predictions(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     features = warehouse.read_partition("features.daily", start, end)
     with warehouse.connect() as conn:
         models = [m for m in load_models(conn) if m.extra.get("approved")]
-        query = "SELECT DISTINCT trading_date FROM features.daily WHERE trading_date <= %s ORDER BY 1"
-        dates = [row[0] for row in conn.execute(query, (end,))]
+        dates = stored_days(conn, "features.daily", end)
     days = sorted(features["trading_date"].unique())
     usable = [d for d in days if any(qualifies(m, d, dates) for m in models)]
     empty = pd.DataFrame(columns=PREDICTION_COLUMNS)

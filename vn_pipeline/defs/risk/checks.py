@@ -7,15 +7,13 @@ from vn_pipeline.defs.market_data.assets import window
 from vn_pipeline.defs.partitions import trading_days
 from vn_pipeline.defs.resources import RiskLimitsResource, WarehouseResource
 from vn_pipeline.defs.risk.assets import risk_report
+from vn_pipeline.lib.risk.store import load_summary
 
 
 def _summary(warehouse: WarehouseResource, context, metrics: tuple[str, ...]) -> pd.DataFrame:
     start, end = window(context)
-    return warehouse.read_frame(
-        "SELECT trading_date, strategy, metric, value FROM risk.summary"
-        " WHERE trading_date BETWEEN %s AND %s AND metric = ANY(%s)",
-        (start, end, list(metrics)),
-    )
+    with warehouse.connect() as conn:
+        return load_summary(conn, start, end, list(metrics))
 
 
 def _limit_result(rows: pd.DataFrame, limit: float, rule: str) -> dg.AssetCheckResult:

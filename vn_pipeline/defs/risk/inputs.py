@@ -8,6 +8,7 @@ import pandas as pd
 
 from vn_pipeline.defs.backtests.inputs import bar_panels, daily_returns, vn30_levels
 from vn_pipeline.defs.resources import WarehouseResource
+from vn_pipeline.lib.backtest.store import load_equity, load_positions
 from vn_pipeline.lib.market.calendar import previous_trading_day, trading_days
 from vn_pipeline.lib.market.exchanges import price_limits_array
 from vn_pipeline.lib.risk import average_daily_value, worst_drawdown_window
@@ -90,10 +91,9 @@ def read_risk_inputs(
                                         "exchange", "foreign_limit", "shares_outstanding"])  # fmt: skip
     room = warehouse.read_partition("market.foreign_flows", start, end,
                                     columns=["trading_date", "symbol", "room_remaining"])  # fmt: skip
-    positions = warehouse.read_frame("SELECT trading_date, symbol, shares, value FROM backtest.positions"
-                       " WHERE strategy = %s AND trading_date BETWEEN %s AND %s", (strategy, start, end))  # fmt: skip
-    equity = warehouse.read_frame("SELECT strategy, trading_date, equity FROM backtest.equity WHERE trading_date <= %s",
-                    (end,))  # fmt: skip
+    with warehouse.connect() as conn:
+        positions = load_positions(conn, strategy, start, end)
+        equity = load_equity(conn, end)
     return RiskInputs(
         strategy=strategy,
         positions=positions,

@@ -13,6 +13,7 @@ import psycopg
 from psycopg import sql
 
 from vn_pipeline.lib.backtest.runner import BacktestResult
+from vn_pipeline.lib.warehouse.reads import read_frame
 
 TABLES = ("trades", "positions", "orders", "equity", "runs")
 
@@ -66,3 +67,41 @@ def save_backtest(conn: psycopg.Connection[Any], strategy: str, result: Backtest
               ["strategy", "trading_date", "symbol", "side", "shares", "price", "fees", "tax", "signal_date"],
               ((strategy, r.date, r.symbol, r.side, int(r.shares), float(r.price), float(r.fees), float(r.tax),
                 r.signal_date) for r in result.trades.itertuples(index=False)))  # fmt: skip
+
+
+def load_run(conn: psycopg.Connection[Any], strategy: str) -> tuple[Any, Any, dict] | None:
+    """(start_date, end_date, params) of the strategy's stored run, None when it has none."""
+    return conn.execute(
+        "SELECT start_date, end_date, params FROM backtest.runs WHERE strategy = %s", (strategy,)
+    ).fetchone()
+
+
+def load_fills(conn: psycopg.Connection[Any], strategy: str) -> pd.DataFrame:
+    """The strategy's stored fills in trade order, in the layout the fill audit reads."""
+    return read_frame(
+        conn,
+        "SELECT trading_date AS date, symbol, side, shares, price, signal_date FROM backtest.trades"
+        " WHERE strategy = %s ORDER BY trading_date, symbol",
+        (strategy,),
+    )
+
+
+def lowest_cash(conn: psycopg.Connection[Any], strategy: str) -> float | None:
+    (lowest,) = conn.execute("SELECT min(cash) FROM backtest.equity WHERE strategy = %s", (strategy,)).fetchone()
+    return None if lowest is None else float(lowest)
+
+
+def load_positions(conn: psycopg.Connection[Any], strategy: str, start: Any, end: Any) -> pd.DataFrame:
+    return read_frame(
+        conn,
+        "SELECT trading_date, symbol, shares, value FROM backtest.positions"
+        " WHERE strategy = %s AND trading_date BETWEEN %s AND %s",
+        (strategy, start, end),
+    )
+
+
+def load_equity(conn: psycopg.Connection[Any], end: Any) -> pd.DataFrame:
+    """Every strategy's equity up to ``end`` (long: strategy, trading_date, equity)."""
+    return read_frame(
+        conn, "SELECT strategy, trading_date, equity FROM backtest.equity WHERE trading_date <= %s", (end,)
+    )

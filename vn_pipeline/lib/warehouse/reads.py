@@ -89,3 +89,22 @@ def read_symbol_days(
     )
     wanted = pd.MultiIndex.from_frame(keys[["trading_date", "symbol"]])
     return rows[pd.MultiIndex.from_frame(rows[["trading_date", "symbol"]]).isin(wanted)].reset_index(drop=True)
+
+
+def has_rows(conn: psycopg.Connection[Any], table: str) -> bool:
+    return bool(conn.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(_qualified(table))).fetchone()[0])
+
+
+def date_span(conn: psycopg.Connection[Any], table: str) -> tuple[dt.date | None, dt.date | None]:
+    """First and last trading_date stored in ``table`` (None, None when it is empty)."""
+    query = sql.SQL("SELECT min(trading_date), max(trading_date) FROM {}").format(_qualified(table))
+    first, last = conn.execute(query).fetchone()
+    return first, last
+
+
+def stored_days(conn: psycopg.Connection[Any], table: str, until: dt.date) -> list[dt.date]:
+    """The distinct trading days stored in ``table`` up to ``until``, ascending."""
+    query = sql.SQL("SELECT DISTINCT trading_date FROM {} WHERE trading_date <= %s ORDER BY 1").format(
+        _qualified(table)
+    )
+    return [row[0] for row in conn.execute(query, (until,))]
