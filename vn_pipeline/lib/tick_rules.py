@@ -122,6 +122,8 @@ def validate_ticks(
     missing = [c for c in TICK_COLUMNS if c not in ticks.columns]
     if missing:
         raise ValueError(f"{source}: raw ticks lack required columns {missing}")
+    if ticks.empty:  # no trade, no rule broken (an empty read has object columns the schema would call malformed)
+        return TickValidation(good=ticks[TICK_COLUMNS], quarantined=pd.DataFrame(columns=list(columns.QUARANTINE)))
     limits = listings[["trading_date", "symbol", "exchange", "floor_price", "ceiling_price"]]
     frame = ticks.reset_index(drop=True).merge(limits, on=["trading_date", "symbol"], how="left")
     frame.index = ticks.index if ticks.index.is_unique else pd.RangeIndex(len(ticks))

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from vn_pipeline.lib.market.exchanges import price_limits
-from vn_pipeline.lib.tick_rules import running_total_breaks, validate_ticks
+from vn_pipeline.lib.tick_rules import TICK_COLUMNS, running_total_breaks, validate_ticks
 
 DAY = date(2026, 2, 24)
 
@@ -84,3 +84,10 @@ def test_a_trade_stored_twice_breaks_the_running_total():
     broken = running_total_breaks(twice.sort_values("seq"))
     # the copy of the 200-share trade comes after the total reached 600 but says 300: 300 − 600 − 200
     assert broken[["seq", "gap"]].values.tolist() == [[3, -500]]
+
+
+def test_a_window_without_trades_breaks_no_rule():
+    """What an empty read of market.raw_ticks gives (object columns) is no malformed batch."""
+    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in TICK_COLUMNS})
+    result = validate_ticks(empty, LISTINGS, source="stored market.raw_ticks")
+    assert result.good.empty and result.quarantined.empty and list(result.good.columns) == TICK_COLUMNS
