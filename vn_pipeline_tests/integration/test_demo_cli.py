@@ -9,7 +9,8 @@ import psycopg
 import pytest
 from psycopg import conninfo, sql
 
-from vn_pipeline.cli import ROW_TABLES, build_parser, research_days_needed, run_demo
+from vn_pipeline.cli import build_parser
+from vn_pipeline.demo import ROW_TABLES, research_days_needed, run_demo
 from vn_pipeline.lib.features import WARMUP_DAYS
 
 # The command (it crashed computing the model's start 250 days ahead), kept small: 5 symbols.

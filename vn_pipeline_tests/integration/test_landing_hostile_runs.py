@@ -158,16 +158,16 @@ def test_the_sensor_starts_a_run_for_every_hostile_file_and_never_raises(tmp_pat
 def test_a_file_landing_between_two_steps_changes_nothing_in_that_run(tmp_path, warehouse_url, instance) -> None:
     """The run's first step fixes its snapshot of the landing directory; a file dropped right after the listings
     step (by a real success hook of that step) is not half-ingested by the steps after it."""
-    day = date(2026, 2, 23)
+    day = date(2026, 2, 25)  # a day no other test of the session writes
     landing = tmp_path / "landing"
     landing.mkdir()
-    for symbol in ("BKC", "CST"):
+    for symbol in ("CCR", "DND"):
         shutil.copy(INTRADAY / f"{symbol}.csv", landing)
 
     @dg.success_hook
     def land_after_listings(context: dg.HookContext) -> None:
         if context.op.name == "market__listings":
-            shutil.copy(INTRADAY / "ANV.csv", landing)  # a session of the same day
+            shutil.copy(INTRADAY / "HAD.csv", landing)  # a session of the same day
 
     source = MarketSourceResource(kind="vnstock_files", landing_dir=str(landing))
     resources = {"warehouse": WarehouseResource(database_url=warehouse_url), "market_source": source}
@@ -177,7 +177,7 @@ def test_a_file_landing_between_two_steps_changes_nothing_in_that_run(tmp_path, 
     query = "SELECT DISTINCT symbol FROM market.{} WHERE trading_date = %s"
     tables = ("listings", "raw_ticks", "ohlcv_1d")
     symbols = {t: {s for (s,) in _table(warehouse_url, query.format(t), day)} for t in tables}
-    assert symbols == {t: {"BKC", "CST"} for t in symbols}
+    assert symbols == {t: {"CCR", "DND"} for t in symbols}
     assert _table(warehouse_url, "SELECT count(*) FROM market.quarantine WHERE trading_date = %s", day) == [(0,)]
     snapshot = _table(warehouse_url, "SELECT jsonb_array_length(files) FROM ops.landing_snapshots WHERE run_id = %s",
                       run.run_id)  # fmt: skip
@@ -190,24 +190,24 @@ def test_a_file_landing_between_two_steps_changes_nothing_in_that_run(tmp_path, 
     )
     assert again.success
     assert {s for (s,) in _table(warehouse_url, "SELECT DISTINCT symbol FROM market.raw_ticks WHERE trading_date = %s",
-                                 day)} == {"BKC", "CST", "ANV"}  # fmt: skip
+                                 day)} == {"CCR", "DND", "HAD"}  # fmt: skip
 
 
 def test_a_dataset_the_source_does_not_provide_keeps_what_the_warehouse_holds(tmp_path, warehouse_url, instance):
-    day = date(2026, 2, 23)
+    day = date(2026, 2, 26)  # a day no other test of the session writes
     warehouse = WarehouseResource(database_url=warehouse_url)
-    flows = pd.DataFrame([{"trading_date": day, "symbol": "BKC", "buy_volume": 100, "sell_volume": 0,
+    flows = pd.DataFrame([{"trading_date": day, "symbol": "CVT", "buy_volume": 100, "sell_volume": 0,
                            "buy_value": 2_000_000, "sell_value": 0, "room_remaining": 1_000}])  # fmt: skip
     warehouse.write_partition("market.foreign_flows", flows, day, day)
     landing = tmp_path / "landing"
     landing.mkdir()
-    shutil.copy(INTRADAY / "BKC.csv", landing)
+    shutil.copy(INTRADAY / "CVT.csv", landing)
     source = MarketSourceResource(kind="vnstock_files", landing_dir=str(landing))
     run = defs.resolve_job_def("market_data").execute_in_process(
         instance=instance, partition_key=day.isoformat(), resources={"warehouse": warehouse, "market_source": source}
     )
     assert run.success
     assert _table(warehouse_url, "SELECT symbol, buy_volume FROM market.foreign_flows WHERE trading_date = %s",
-                  day) == [("BKC", 100)]  # fmt: skip
+                  day) == [("CVT", 100)]  # fmt: skip
     [flows_result] = run.asset_materializations_for_node("market__foreign_flows")
     assert flows_result.metadata["provided"].value is False and flows_result.metadata["source"].text == "vnstock_files"

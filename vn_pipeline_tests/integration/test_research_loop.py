@@ -163,15 +163,36 @@ def test_every_backtest_passes_the_blocking_rule_checks_and_is_stored(research):
     assert runs["topk"]["benchmark_total_return"] == pytest.approx(runs["vn30"]["total_return"])
 
 
+def _replayed_holdings(url: str, strategy: str) -> tuple[dict[str, int], dict[str, int], int]:
+    """(stored positions on the last day, the fills replayed with floor(shares × (1 + ratio)) at each ex-date,
+    how many ex-dates credited a held name)."""
+    (first, last) = _rows(url, "SELECT min(trading_date), max(trading_date) FROM backtest.equity"
+                          " WHERE strategy = %s", strategy)[0]  # fmt: skip
+    fills = _rows(url, "SELECT trading_date, symbol, CASE WHEN side = 'buy' THEN shares ELSE -shares END"
+                  " FROM backtest.trades WHERE strategy = %s", strategy)  # fmt: skip
+    actions = _rows(url, "SELECT trading_date, symbol, ratio FROM market.corporate_actions WHERE kind ="
+                    " 'stock_dividend' AND trading_date BETWEEN %s AND %s", first, last)  # fmt: skip
+    # Ex-dates first on their day: the bonus is credited at the open, before that day's fills.
+    events = sorted([(d, 0, s, r) for d, s, r in actions] + [(d, 1, s, q) for d, s, q in fills])
+    expected: dict[str, int] = {}
+    credited = 0
+    for _, is_fill, symbol, x in events:
+        held = expected.get(symbol, 0)
+        if is_fill:
+            expected[symbol] = held + x
+        elif held:
+            expected[symbol] = math.floor(held * (1 + x) + 1e-6)
+            credited += 1
+    held = dict(_rows(url, "SELECT symbol, shares FROM backtest.positions WHERE strategy = %s"
+                      " AND trading_date = %s", strategy, last))  # fmt: skip
+    return held, {s: q for s, q in expected.items() if q}, credited
+
+
 def test_positions_orders_and_fills_agree(research):
     url = research["url"]
-    # Positions are the running sum of fills.
-    (last,) = _rows(url, "SELECT max(trading_date) FROM backtest.equity WHERE strategy = 'topk'")[0]
-    held = dict(_rows(url, "SELECT symbol, shares FROM backtest.positions WHERE strategy = 'topk'"
-                      " AND trading_date = %s", last))  # fmt: skip
-    net = dict(_rows(url, "SELECT symbol, sum(CASE WHEN side = 'buy' THEN shares ELSE -shares END)"
-                     " FROM backtest.trades WHERE strategy = 'topk' GROUP BY 1"))  # fmt: skip
-    assert held == {s: q for s, q in net.items() if q}
+    # Positions are the running sum of fills, plus the bonus shares of names held through an ex-date.
+    held, replayed, _ = _replayed_holdings(url, "topk")
+    assert held == replayed
     over = _rows(url, "SELECT trading_date, sum(weight) FROM backtest.positions GROUP BY strategy, trading_date"
                  " HAVING sum(weight) > 1.0 + 1e-9")  # fmt: skip
     assert over == []  # long-only, no margin
@@ -188,28 +209,9 @@ def test_positions_orders_and_fills_agree(research):
 
 def test_held_names_receive_their_bonus_shares(research):
     """Equal weight holds every name: positions are its fills plus floor(shares × (1 + ratio)) at each ex-date."""
-    url = research["url"]
-    (first, last) = _rows(url, "SELECT min(trading_date), max(trading_date) FROM backtest.equity"
-                          " WHERE strategy = 'equal_weight'")[0]  # fmt: skip
-    fills = _rows(url, "SELECT trading_date, symbol, CASE WHEN side = 'buy' THEN shares ELSE -shares END"
-                  " FROM backtest.trades WHERE strategy = 'equal_weight'")  # fmt: skip
-    actions = _rows(url, "SELECT trading_date, symbol, ratio FROM market.corporate_actions WHERE kind ="
-                    " 'stock_dividend' AND trading_date BETWEEN %s AND %s", first, last)  # fmt: skip
-    # Ex-dates first on their day: the bonus is credited at the open, before that day's fills.
-    events = sorted([(d, 0, s, r) for d, s, r in actions] + [(d, 1, s, q) for d, s, q in fills])
-    expected: dict[str, int] = {}
-    credited = 0
-    for _, is_fill, symbol, x in events:
-        held = expected.get(symbol, 0)
-        if is_fill:
-            expected[symbol] = held + x
-        elif held:
-            expected[symbol] = math.floor(held * (1 + x) + 1e-6)
-            credited += 1
+    held, replayed, credited = _replayed_holdings(research["url"], "equal_weight")
     assert credited > 0  # the simulated window has stock dividends on held names
-    held = dict(_rows(url, "SELECT symbol, shares FROM backtest.positions WHERE strategy = 'equal_weight'"
-                      " AND trading_date = %s", last))  # fmt: skip
-    assert held == {s: q for s, q in expected.items() if q}
+    assert held == replayed
 
 
 def test_backtests_show_charts_and_write_a_tearsheet(research):

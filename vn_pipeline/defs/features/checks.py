@@ -14,6 +14,7 @@ from vn_pipeline.lib.features import FEATURE_NAMES, UNDEFINED_ON_FLAT, WARMUP_DA
 from vn_pipeline.lib.ml.model_store import TrainedModel
 from vn_pipeline.lib.ml.predict import qualifies
 from vn_pipeline.lib.ml.registry import load_models
+from vn_pipeline.lib.warehouse.reads import stored_days
 
 PSI_WARN = 0.25  # the usual threshold for "the population has shifted"
 DRIFT_DAYS = 20  # trading days compared with the training window: a month, not one day's cross-section
@@ -69,9 +70,7 @@ def feature_drift_psi(context: dg.AssetCheckExecutionContext, warehouse: Warehou
     the checked window (none yet: the check says so and passes)."""
     _, day = window(context)
     with warehouse.connect() as conn:
-        dates = [r[0] for r in conn.execute(
-            "SELECT DISTINCT trading_date FROM features.daily WHERE trading_date <= %s ORDER BY 1", (day,)
-        )]  # fmt: skip
+        dates = stored_days(conn, "features.daily", day)
         models = load_models(conn)
     checked = dates[-DRIFT_DAYS:]
     model = reference_model(models, checked[0], dates) if checked else None

@@ -105,3 +105,8 @@ def load_equity(conn: psycopg.Connection[Any], end: Any) -> pd.DataFrame:
     return read_frame(
         conn, "SELECT strategy, trading_date, equity FROM backtest.equity WHERE trading_date <= %s", (end,)
     )
+
+
+def load_runs(conn: psycopg.Connection[Any]) -> list[tuple[str, Any, Any, dict]]:
+    """Every stored run: (strategy, start_date, end_date, stats)."""
+    return conn.execute("SELECT strategy, start_date, end_date, stats FROM backtest.runs ORDER BY 1").fetchall()

@@ -42,3 +42,11 @@ def load_models(conn: psycopg.Connection[Any], model_ids: list[str] | None = Non
         TrainedModel.from_record({"model_id": mid, "metadata": json.dumps(meta), "model_text": text})
         for mid, meta, text in rows
     ]
+
+
+def evaluation_totals(conn: psycopg.Connection[Any]) -> tuple[int, float, float, float, float, float]:
+    """Over every evaluated day: (days, mean IC, IC std, mean Rank IC, Rank IC std, mean coverage)."""
+    return conn.execute(
+        "SELECT count(*), avg(ic), stddev_samp(ic), avg(rank_ic), stddev_samp(rank_ic), avg(coverage)"
+        " FROM ml.evaluation_daily"
+    ).fetchone()

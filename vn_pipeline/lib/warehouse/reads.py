@@ -108,3 +108,11 @@ def stored_days(conn: psycopg.Connection[Any], table: str, until: dt.date) -> li
         _qualified(table)
     )
     return [row[0] for row in conn.execute(query, (until,))]
+
+
+def row_counts(conn: psycopg.Connection[Any], tables: Sequence[str]) -> dict[str, int]:
+    """Rows in each ``schema.table``."""
+    return {
+        table: conn.execute(sql.SQL("SELECT count(*) FROM {}").format(_qualified(table))).fetchone()[0]
+        for table in tables
+    }
