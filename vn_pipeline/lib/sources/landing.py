@@ -346,7 +346,6 @@ class LandingSource:
         self.files = files
         self.exchanges = exchanges
         self.previous_closes = previous_closes
-        self._landed: dict[tuple[date, date], LandedDay | None] = {}
 
     @property
     def metadata(self) -> dict[str, object]:
@@ -357,13 +356,10 @@ class LandingSource:
         }
 
     def land(self, start: date, end: date) -> LandedDay | None:
-        """The window's files parsed one by one (None when none landed), once per window."""
-        if (start, end) not in self._landed:
-            files = [f for f in self.files if start <= f.trading_date <= end]
-            self._landed[start, end] = (
-                land_files(files, self.exchanges, self.previous_closes(start, end)) if files else None
-            )
-        return self._landed[start, end]
+        """The window's files parsed one by one (None when none landed). Each asset step builds its own source,
+        so each parses the snapshot once."""
+        files = [f for f in self.files if start <= f.trading_date <= end]
+        return land_files(files, self.exchanges, self.previous_closes(start, end)) if files else None
 
     def listings(self, start: date, end: date) -> ListingBatch | None:
         landed = self.land(start, end)
