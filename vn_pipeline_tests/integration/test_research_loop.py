@@ -12,10 +12,10 @@ import pytest
 from vn_pipeline.definitions import defs
 from vn_pipeline.defs.features.checks import DRIFT_DAYS, feature_drift_psi
 from vn_pipeline.defs.resources import MarketSourceResource, RiskLimitsResource, WarehouseResource
-from vn_pipeline.defs.risk.inputs import read_risk_inputs
 from vn_pipeline.lib.features import WARMUP_DAYS
 from vn_pipeline.lib.market.calendar import next_trading_day, previous_trading_day
 from vn_pipeline.lib.ml.registry import load_models
+from vn_pipeline.lib.risk.inputs import read_risk_inputs
 from vn_pipeline.lib.risk.report import StressWindow, build_report
 from vn_pipeline.runner import run_job, run_window
 
@@ -265,11 +265,11 @@ def test_the_risk_report_shows_how_full_each_held_names_foreign_cap_is(research)
 
 
 def test_the_risk_report_of_a_day_ignores_everything_after_it(research):
-    warehouse = WarehouseResource(database_url=research["url"])
     window = StressWindow("fixed", MODEL_START, next_trading_day(MODEL_START, 10))
 
     def report(through):
-        inputs = read_risk_inputs(warehouse, "topk", RISK_START, through, 250)
+        with psycopg.connect(research["url"]) as conn:
+            inputs = read_risk_inputs(conn, "topk", RISK_START, through, 250)
         book = inputs.book_on(RISK_START)
         return build_report(book, [window], inputs.strategy_returns(RISK_START)), book
 

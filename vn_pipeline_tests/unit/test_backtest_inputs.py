@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from vn_pipeline.defs.backtests.assets import TopkConfig
-from vn_pipeline.defs.backtests.inputs import BacktestConfig, _share_factor, daily_returns, in_window
+from vn_pipeline.defs.backtests.inputs import BacktestConfig
+from vn_pipeline.lib.backtest.inputs import daily_returns, in_window, share_factor
 
 IDX = pd.date_range("2024-01-01", periods=6, freq="B").date
 
@@ -45,7 +46,7 @@ def test_bonus_issues_on_one_ex_date_add_up_and_other_actions_credit_nothing() -
             "ratio": [0.1, 0.2, 0.5, 0.3],
         }
     )
-    factor = _share_factor(actions, like)
+    factor = share_factor(actions, like)
     assert factor.loc[IDX[2], "A"] == pytest.approx(1.3)  # both paid on the shares held before: not 1.1 × 1.2
     assert factor.loc[IDX[4], "B"] == 1.5 and factor.loc[IDX[1], "B"] == 1.0  # a rights issue has to be paid for
     assert (factor.drop(index=[IDX[2], IDX[4]]) == 1.0).all().all()

@@ -9,25 +9,17 @@ Results land in backtest.* and in an HTML tearsheet under the state directory.
 import dagster as dg
 import pandas as pd
 
-from vn_pipeline.defs.backtests.inputs import (
-    BacktestConfig,
-    bar_panels,
-    daily_returns,
-    from_start,
-    in_window,
-    vn30_levels,
-    vn30_returns,
-)
+from vn_pipeline.defs.backtests.inputs import BacktestConfig
 from vn_pipeline.defs.backtests.presentation import backtest_metadata
 from vn_pipeline.defs.market_data.assets import corporate_actions, index_levels, listings, ohlcv_1d
 from vn_pipeline.defs.ml.assets import predictions
 from vn_pipeline.defs.resources import WarehouseResource
 from vn_pipeline.lib.backtest import run_backtest
 from vn_pipeline.lib.backtest.baselines import bollinger_reversion, equal_weight_buy_and_hold, ma_momentum
+from vn_pipeline.lib.backtest.inputs import bar_panels, from_start, in_window, score_panel, vn30_levels, vn30_returns
 from vn_pipeline.lib.backtest.runner import hold_index
 from vn_pipeline.lib.backtest.store import save_backtest
-from vn_pipeline.lib.backtest.strategies import topk_dropout
-from vn_pipeline.lib.portfolio import reweight
+from vn_pipeline.lib.backtest.strategies import topk_book
 
 BACKTESTS = {"group_name": "backtests", "owners": ["team:research"], "kinds": {"timescaledb", "vectorbt"}}
 MARKET = [ohlcv_1d, listings, corporate_actions, index_levels]
@@ -67,7 +59,8 @@ def _run(
 ) -> dg.MaterializeResult:
     start, end = weights.index[0], weights.index[-1]
     try:
-        benchmark = vn30_returns(warehouse, start, end, weights.index)
+        with warehouse.connect() as conn:
+            benchmark = vn30_returns(conn, start, end, weights.index)
     except ValueError as missing:  # the book can still be simulated; only the comparison is lost
         context.log.warning(f"backtest/{strategy}: {missing}; no excess return or information ratio")
         benchmark = None
@@ -87,18 +80,12 @@ def topk(context: dg.AssetExecutionContext, config: TopkConfig, warehouse: Wareh
     """A top-k book on the out-of-sample scores in the manner of Qlib's TopkDropout: k names, the n_drop worst
     held replaced on each rebalance; equal weights, or min-variance / mean-variance / risk-parity weights."""
     start, end = config.trading_window(warehouse)
-    panels = bar_panels(warehouse, start, end, warmup_days=config.lookback_days)
-    dates, symbols = panels["close"].index, panels["close"].columns
-    scores = warehouse.read_partition("ml.predictions", start, end).pivot(
-        index="trading_date", columns="symbol", values="score").reindex(index=dates, columns=symbols)  # fmt: skip
-    # Equal weights leave the names that stay in the book alone, as Qlib does; a risk weighting sizes the whole book.
-    equal = config.weighting == "equal"
-    weights = topk_dropout(scores.loc[scores.index >= start], config.k, config.n_drop, config.rebalance_days,
-                           keep_held=equal)  # fmt: skip
-    if not equal:
-        weights = reweight(weights, daily_returns(panels["adj_close"]), config.weighting,
-                           lookback=config.lookback_days, max_weight=config.max_weight,
-                           max_turnover=config.max_turnover, expected_returns=scores)  # fmt: skip
+    with warehouse.connect() as conn:
+        panels = bar_panels(conn, start, end, warmup_days=config.lookback_days)
+        scores = score_panel(conn, start, end, like=panels["close"])
+    weights = topk_book(scores, panels["adj_close"], start, config.k, config.n_drop, config.rebalance_days,
+                        config.weighting, lookback=config.lookback_days, max_weight=config.max_weight,
+                        max_turnover=config.max_turnover)  # fmt: skip
     return _run(context, warehouse, "topk", weights, panels, config)
 
 
@@ -108,7 +95,8 @@ def ma_momentum_backtest(
 ) -> dg.MaterializeResult:
     """Baseline: equal weights over the names whose fast moving average is above the slow one."""
     start, end = config.trading_window(warehouse)
-    panels = bar_panels(warehouse, start, end, warmup_days=config.slow)
+    with warehouse.connect() as conn:
+        panels = bar_panels(conn, start, end, warmup_days=config.slow)
     weights = ma_momentum(panels["adj_close"], config.fast, config.slow, config.rebalance_days)
     return _run(context, warehouse, "ma_momentum", in_window(weights, start), panels, config)
 
@@ -119,7 +107,8 @@ def bollinger_backtest(
 ) -> dg.MaterializeResult:
     """Baseline: buy below the lower Bollinger band, sell back above the middle band, fixed slots."""
     start, end = config.trading_window(warehouse)
-    panels = bar_panels(warehouse, start, end, warmup_days=config.window)
+    with warehouse.connect() as conn:
+        panels = bar_panels(conn, start, end, warmup_days=config.window)
     weights = bollinger_reversion(panels["adj_close"], config.window, config.n_std, config.max_positions)
     return _run(context, warehouse, "bollinger", in_window(weights, start), panels, config)
 
@@ -130,7 +119,8 @@ def equal_weight_backtest(
 ) -> dg.MaterializeResult:
     """Baseline: the whole universe in equal weights on the first day, held (with its bonus shares) to the end."""
     start, end = config.trading_window(warehouse)
-    panels = bar_panels(warehouse, start, end)
+    with warehouse.connect() as conn:
+        panels = bar_panels(conn, start, end)
     return _run(context, warehouse, "equal_weight", equal_weight_buy_and_hold(panels["close"]), panels, config)
 
 
@@ -140,7 +130,8 @@ def vn30_backtest(
 ) -> dg.MaterializeResult:
     """Baseline: the VN30 index itself, bought at the first close, no costs (what every book is measured by)."""
     start, end = config.trading_window(warehouse)
-    levels = vn30_levels(warehouse, start, end)
+    with warehouse.connect() as conn:
+        levels = vn30_levels(conn, start, end)
     result = hold_index(levels, config.init_cash)
     return _record(context, warehouse, "vn30", result, config, None)
 

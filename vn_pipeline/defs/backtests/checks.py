@@ -6,10 +6,11 @@ from datetime import date
 import dagster as dg
 
 from vn_pipeline.defs.backtests.assets import STRATEGY_ASSETS
-from vn_pipeline.defs.backtests.inputs import BacktestConfig, bar_panels
+from vn_pipeline.defs.backtests.inputs import BacktestConfig
 from vn_pipeline.defs.resources import WarehouseResource
 from vn_pipeline.lib.backtest import Rules
 from vn_pipeline.lib.backtest.audit import fill_violations
+from vn_pipeline.lib.backtest.inputs import bar_panels
 from vn_pipeline.lib.backtest.store import load_fills, load_run, lowest_cash
 
 
@@ -39,7 +40,8 @@ def _checks_for(strategy: str, asset: dg.AssetsDefinition) -> list[dg.AssetCheck
         start, end, rules = _run_window_and_rules(warehouse, strategy)
         with warehouse.connect() as conn:
             fills = load_fills(conn, strategy)
-        violations = fill_violations(fills, bar_panels(warehouse, start, end), rules)
+            panels = bar_panels(conn, start, end)
+        violations = fill_violations(fills, panels, rules)
         counts = violations["rule"].value_counts().to_dict()
         return dg.AssetCheckResult(
             passed=violations.empty,

@@ -12,24 +12,10 @@ from vn_pipeline.defs.market_data.assets import (
     window,
 )
 from vn_pipeline.defs.resources import WarehouseResource
-from vn_pipeline.lib.features import WARMUP_DAYS, adjust_prices, compute_features
-from vn_pipeline.lib.market.calendar import CALENDAR_START, previous_trading_day
+from vn_pipeline.lib.features import WARMUP_DAYS
+from vn_pipeline.lib.features.inputs import daily_features, lookback_start
 
 LOOKBACK = dg.TimeWindowPartitionMapping(start_offset=-WARMUP_DAYS)
-
-
-def lookback_start(start):
-    """The first day a window's features read: WARMUP_DAYS trading days back, never before the calendar."""
-    try:
-        return previous_trading_day(start, WARMUP_DAYS)
-    except ValueError:
-        return CALENDAR_START
-
-
-def actions_between(warehouse: WarehouseResource, start, end):
-    """Corporate actions with ex-dates in [start, end], in the layout adjust_prices takes."""
-    actions = warehouse.read_partition("market.corporate_actions", start, end)
-    return actions.rename(columns={"trading_date": "ex_date"})
 
 
 @dg.asset(
@@ -46,12 +32,7 @@ def features_daily(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     relative rotation vs VN30), Alpha158-class price/volume features, foreign-flow features and cross-sectional
     ranks, on prices adjusted for stock dividends. Day D's row uses nothing after D's close."""
     start, end = window(context)
-    first = lookback_start(start)
-    bars = warehouse.read_partition("market.ohlcv_1d", first, end)
-    actions = actions_between(warehouse, first, end)
-    flows = warehouse.read_partition("market.foreign_flows", first, end)
-    index = warehouse.read_partition("market.index_levels", first, end)
-    vn30 = index[index["index_code"] == "VN30"].set_index("trading_date")["close"].sort_index()
-    frame = compute_features(adjust_prices(bars, actions), flows, vn30 if len(vn30) else None, start=start)
+    with warehouse.connect() as conn:
+        frame = daily_features(conn, start, end)
     warehouse.write_partition("features.daily", frame, start, end)
-    return logged_result(context, frame, start, end, lookback_from=str(first))
+    return logged_result(context, frame, start, end, lookback_from=str(lookback_start(start)))

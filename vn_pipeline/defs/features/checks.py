@@ -1,18 +1,15 @@
 """Checks on the feature matrix: NaN only inside warm-up or flat windows, and drift against the training window."""
 
-from datetime import date
-
 import dagster as dg
-import pandas as pd
 
 from vn_pipeline.defs.common import window
-from vn_pipeline.defs.features.assets import actions_between, features_daily, lookback_start
+from vn_pipeline.defs.features.assets import features_daily
 from vn_pipeline.defs.partitions import trading_days
 from vn_pipeline.defs.resources import WarehouseResource
-from vn_pipeline.lib.feature_rules import feature_drift, flat_windows, nan_outside_warmup
-from vn_pipeline.lib.features import FEATURE_NAMES, UNDEFINED_ON_FLAT, WARMUP_DAYS, adjust_prices
-from vn_pipeline.lib.ml.model_store import TrainedModel
-from vn_pipeline.lib.ml.predict import qualifies
+from vn_pipeline.lib.feature_rules import feature_drift
+from vn_pipeline.lib.features import FEATURE_NAMES, UNDEFINED_ON_FLAT, WARMUP_DAYS
+from vn_pipeline.lib.features.inputs import warmup_nan_rows
+from vn_pipeline.lib.ml.predict import reference_model
 from vn_pipeline.lib.ml.registry import load_models
 from vn_pipeline.lib.warehouse.reads import stored_days
 
@@ -28,17 +25,8 @@ def features_nan_only_in_warmup(
     UNDEFINED_ON_FLAT on a row where that feature's own window is flat (recomputed here from the adjusted bars,
     see lib/feature_rules.py: e.g. rsqr_20 on 20 equal closes). Any other NaN is flagged."""
     start, end = window(context)
-    first = lookback_start(start)
-    features = warehouse.read_partition("features.daily", start, end)
-    # The bars as the features saw them: same lookback, same dividend adjustment.
-    bars = adjust_prices(
-        warehouse.read_partition("market.ohlcv_1d", first, end), actions_between(warehouse, first, end)
-    )
-    keys = bars[["trading_date", "symbol"]].sort_values(["symbol", "trading_date"])
-    history = keys.groupby("symbol").cumcount().set_axis(pd.MultiIndex.from_frame(keys))
-    flat = flat_windows(bars)
-    offending = nan_outside_warmup(features, history, WARMUP_DAYS, flat)
-    with_nan = nan_outside_warmup(features, history, WARMUP_DAYS)  # before the flat-window rule: for the record
+    with warehouse.connect() as conn:
+        offending, with_nan = warmup_nan_rows(conn, start, end)
     return dg.AssetCheckResult(
         passed=offending.empty,
         metadata={
@@ -49,13 +37,6 @@ def features_nan_only_in_warmup(
             "sample": dg.MetadataValue.md(offending.head(20).to_markdown(index=False) if len(offending) else "none"),
         },
     )
-
-
-def reference_model(models: list[TrainedModel], first_day: date, dates: list[date]) -> TrainedModel | None:
-    """The newest approved model whose training data (label windows and embargo included) ended before
-    ``first_day``: the one ml/predictions would use there, and one that has seen nothing of the checked window."""
-    usable = [m for m in models if m.extra.get("approved") and qualifies(m, first_day, dates)]
-    return max(usable, key=lambda m: (m.valid_end, m.data_end, m.train_start, m.model_id), default=None)
 
 
 @dg.asset_check(asset=features_daily, partitions_def=trading_days)

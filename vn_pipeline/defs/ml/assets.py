@@ -6,17 +6,16 @@ from datetime import date
 import dagster as dg
 import pandas as pd
 
-from vn_pipeline.defs.features.assets import actions_between, features_daily
+from vn_pipeline.defs.features.assets import features_daily
 from vn_pipeline.defs.market_data.assets import COMMON, corporate_actions, logged_result, ohlcv_1d, window
 from vn_pipeline.defs.resources import WarehouseResource
 from vn_pipeline.lib.evaluation import evaluate, plot_ic
-from vn_pipeline.lib.features import adjust_prices
-from vn_pipeline.lib.labels import make_labels
-from vn_pipeline.lib.ml.predict import PREDICTION_COLUMNS, predict_walk_forward, qualifies
+from vn_pipeline.lib.ml.inputs import evaluate_predictions, training_data
+from vn_pipeline.lib.ml.predict import predict_walk_forward, score_window
 from vn_pipeline.lib.ml.registry import load_models, save_models
 from vn_pipeline.lib.ml.train import walk_forward_train
 from vn_pipeline.lib.ml.walk_forward import walk_forward_splits
-from vn_pipeline.lib.warehouse.reads import stored_days
+from vn_pipeline.lib.warehouse.reads import read_partition, stored_days
 
 ML = {"group_name": "ml", "owners": ["team:research"], "kinds": {"timescaledb", "lightgbm"}}
 
@@ -47,17 +46,6 @@ class ModelConfig(dg.Config):
     min_oos_rank_ic: float = 0.0
 
 
-def training_data(
-    warehouse: WarehouseResource, start: date, end: date, horizon: int, entry: str, normalization: str | None = None
-):
-    """Features and T+2-consistent labels on dividend-adjusted prices, for [start, end]."""
-    features = warehouse.read_partition("features.daily", start, end)
-    bars = warehouse.read_partition("market.ohlcv_1d", start, end)
-    actions = actions_between(warehouse, start, end)
-    labels = make_labels(adjust_prices(bars, actions), entry=entry, horizon_days=horizon, cross_sectional=normalization)
-    return features, labels
-
-
 def _window_of(warehouse: WarehouseResource, config: ModelConfig) -> tuple[date, date]:
     first, last = warehouse.date_span("features.daily")
     start = date.fromisoformat(config.start) if config.start else first
@@ -71,9 +59,10 @@ def lgbm_model(context: dg.AssetExecutionContext, config: ModelConfig, warehouse
     validation window), each stored in ml.models with its window, features, parameters and data hash. The
     out-of-sample Rank IC over the splits' test windows is measured here and gates the predictions."""
     start, end = _window_of(warehouse, config)
-    features, labels = training_data(
-        warehouse, start, end, config.horizon_days, config.entry, config.label_normalization
-    )
+    with warehouse.connect() as conn:
+        features, labels = training_data(
+            conn, start, end, config.horizon_days, config.entry, config.label_normalization
+        )
     dates = sorted(features["trading_date"].unique())
     splits = walk_forward_splits(
         dates, config.train_days, config.valid_days, config.test_days, mode=config.mode,
@@ -124,18 +113,15 @@ def predictions(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     """A score for every symbol of each day, from the newest model whose training data (label windows and
     embargo included) ended before that day. Days no model may score yet are left empty, and said so."""
     start, end = window(context)
-    features = warehouse.read_partition("features.daily", start, end)
     with warehouse.connect() as conn:
+        features = read_partition(conn, "features.daily", start, end)
         models = [m for m in load_models(conn) if m.extra.get("approved")]
         dates = stored_days(conn, "features.daily", end)
-    days = sorted(features["trading_date"].unique())
-    usable = [d for d in days if any(qualifies(m, d, dates) for m in models)]
-    empty = pd.DataFrame(columns=PREDICTION_COLUMNS)
-    frame = predict_walk_forward(models, features, usable, dates) if usable else empty
-    if len(days) > len(usable):
-        context.log.warning(f"no model may score {len(days) - len(usable)} day(s) of {start} → {end} yet")
+    frame, days, scored = score_window(models, features, dates)
+    if days > scored:
+        context.log.warning(f"no model may score {days - scored} day(s) of {start} → {end} yet")
     warehouse.write_partition("ml.predictions", frame, start, end)
-    return logged_result(context, frame, start, end, days_scored=len(usable))
+    return logged_result(context, frame, start, end, days_scored=scored)
 
 
 @dg.asset(key=["ml", "evaluation"], deps=[predictions], **ML)
@@ -143,15 +129,8 @@ def evaluation(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
     """IC, ICIR, Rank IC and Rank ICIR of the stored predictions against realized T+2 labels, overall and per
     month, with coverage. For scale, Qlib's LightGBM on Alpha158/CSI300: IC 0.045, Rank IC 0.047; on real
     data an IC far above ~0.1 calls for a leakage hunt, not a celebration."""
-    first, last = warehouse.date_span("ml.predictions")
-    preds = warehouse.read_partition("ml.predictions", first, last)
     with warehouse.connect() as conn:
-        model = load_models(conn, sorted(set(preds["model_id"])))[-1]  # the label the models were trained on
-    label = (model.horizon_days, model.extra.get("entry", "open"), model.extra.get("label_normalization"))
-    _, labels = training_data(warehouse, first, warehouse.date_span("market.ohlcv_1d")[1], *label)
-    tradable = warehouse.read_partition("market.ohlcv_1d", first, last, columns=["trading_date", "symbol"])
-    report = evaluate(preds, labels, tradable=tradable, horizon_days=model.horizon_days)
-    daily = report.daily.merge(report.coverage, on="trading_date", how="left")
+        report, daily, first, last = evaluate_predictions(conn)
     if len(daily):
         warehouse.write_partition("ml.evaluation_daily", daily, first, last)
     image = base64.b64encode(plot_ic(report.daily)).decode()

@@ -7,6 +7,7 @@ from vn_pipeline.defs.market_data.assets import window
 from vn_pipeline.defs.partitions import trading_days
 from vn_pipeline.defs.resources import RiskLimitsResource, WarehouseResource
 from vn_pipeline.defs.risk.assets import risk_report
+from vn_pipeline.lib.risk.limits import drawdowns_as_losses, read_limit
 from vn_pipeline.lib.risk.store import load_summary
 
 
@@ -17,15 +18,16 @@ def _summary(warehouse: WarehouseResource, context, metrics: tuple[str, ...]) ->
 
 
 def _limit_result(rows: pd.DataFrame, limit: float, rule: str) -> dg.AssetCheckResult:
-    breaches = rows[rows["value"] > limit]
+    reading = read_limit(rows, limit)
+    breaches = reading.breaches
     return dg.AssetCheckResult(
         passed=breaches.empty,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
             "rule": rule,
             "limit": limit,
-            "days_checked": int(rows["trading_date"].nunique()),
-            "worst": float(rows["value"].max()) if len(rows) else 0.0,
+            "days_checked": reading.days_checked,
+            "worst": reading.worst,
             "breaches": dg.MetadataValue.md(breaches.to_markdown(index=False) if len(breaches) else "none"),
         },
     )
@@ -36,8 +38,7 @@ def drawdown_within_limit(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, risk_limits: RiskLimitsResource
 ) -> dg.AssetCheckResult:
     """The book's drawdown from its peak stays within risk_limits.max_drawdown."""
-    rows = _summary(warehouse, context, ("drawdown",))
-    rows["value"] = -rows["value"]  # drawdowns are stored negative
+    rows = drawdowns_as_losses(_summary(warehouse, context, ("drawdown",)))
     return _limit_result(rows, risk_limits.max_drawdown, "drawdown from peak <= max_drawdown")
 
 

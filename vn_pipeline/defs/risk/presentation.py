@@ -6,10 +6,10 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from vn_pipeline.defs.risk.inputs import RiskInputs
 from vn_pipeline.lib.paths import state_dir
 from vn_pipeline.lib.reports import charts
 from vn_pipeline.lib.reports.tearsheet import risk_tearsheet, write_html
+from vn_pipeline.lib.risk.inputs import RiskInputs
 from vn_pipeline.lib.risk.report import RiskReport
 
 HEADLINE = ("nav", "var_hist_95", "cvar_hist_95", "var_mc_99", "volatility", "beta", "drawdown", "top1_weight",

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pandas as pd
+
+from vn_pipeline.lib.backtest.inputs import daily_returns
+from vn_pipeline.lib.portfolio.construction import Method, reweight
 
 
 def topk_dropout(
@@ -39,3 +44,26 @@ def topk_dropout(
         if keep_held:
             weights.loc[day, [s for s in held if s in before]] = np.nan
     return weights
+
+
+def topk_book(
+    scores: pd.DataFrame,
+    adj_close: pd.DataFrame,
+    start: date,
+    k: int,
+    n_drop: int,
+    rebalance_days: int,
+    weighting: Method = "equal",
+    lookback: int = 60,
+    max_weight: float = 0.2,
+    max_turnover: float | None = None,
+) -> pd.DataFrame:
+    """Target weights of a TopkDropout book on ``scores`` from ``start`` on: equal weights that leave the names
+    staying in the book alone, as Qlib does, or a risk weighting (``reweight``) that sizes the whole book on the
+    returns of ``adj_close`` over ``lookback`` days (the scores as expected returns for mean-variance)."""
+    equal = weighting == "equal"
+    weights = topk_dropout(scores.loc[scores.index >= start], k, n_drop, rebalance_days, keep_held=equal)
+    if equal:
+        return weights
+    return reweight(weights, daily_returns(adj_close), weighting, lookback=lookback, max_weight=max_weight,
+                    max_turnover=max_turnover, expected_returns=scores)  # fmt: skip

@@ -73,3 +73,24 @@ def predict_walk_forward(
     by_day = dict(tuple(features.groupby("trading_date", sort=False)))
     frames = [predict_for_day(models, by_day[d], d, dates) for d in days if d in by_day]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=PREDICTION_COLUMNS)
+
+
+def score_window(
+    models: Sequence[TrainedModel], features: pd.DataFrame, dates: Sequence[dt.date]
+) -> tuple[pd.DataFrame, int, int]:
+    """Scores for every day of ``features`` some model may score (see ``qualifies``), with (days in the window,
+    days scored). Days no model may score yet are left without rows."""
+    days = sorted(features["trading_date"].unique())
+    usable = [d for d in days if any(qualifies(m, d, dates) for m in models)]
+    empty = pd.DataFrame(columns=PREDICTION_COLUMNS)
+    frame = predict_walk_forward(models, features, usable, dates) if usable else empty
+    return frame, len(days), len(usable)
+
+
+def reference_model(
+    models: Sequence[TrainedModel], first_day: dt.date, dates: Sequence[dt.date]
+) -> TrainedModel | None:
+    """The newest approved model whose training data (label windows and embargo included) ended before
+    ``first_day``: the one ml/predictions would use there, and one that has seen nothing of the checked window."""
+    usable = [m for m in models if m.extra.get("approved") and qualifies(m, first_day, dates)]
+    return max(usable, key=lambda m: (m.valid_end, m.data_end, m.train_start, m.model_id), default=None)

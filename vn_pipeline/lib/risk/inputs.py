@@ -1,18 +1,24 @@
 """Reading one window of risk inputs from the warehouse, then cutting a point-in-time book for each day."""
 
+from __future__ import annotations
+
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import psycopg
 
-from vn_pipeline.defs.backtests.inputs import bar_panels, daily_returns, vn30_levels
-from vn_pipeline.defs.resources import WarehouseResource
+from vn_pipeline.lib.backtest.inputs import bar_panels, daily_returns, vn30_levels
 from vn_pipeline.lib.backtest.store import load_equity, load_positions
+from vn_pipeline.lib.features.inputs import stored_span
 from vn_pipeline.lib.market.calendar import previous_trading_day, trading_days
 from vn_pipeline.lib.market.exchanges import price_limits_array
-from vn_pipeline.lib.risk import average_daily_value, worst_drawdown_window
+from vn_pipeline.lib.risk.liquidity import average_daily_value
 from vn_pipeline.lib.risk.report import BookOnDay
+from vn_pipeline.lib.risk.stress import worst_drawdown_window
+from vn_pipeline.lib.warehouse.reads import read_partition
 
 
 @dataclass
@@ -72,7 +78,7 @@ def _on(panel: pd.DataFrame, day: date) -> pd.Series:
 
 
 def read_risk_inputs(
-    warehouse: WarehouseResource,
+    conn: psycopg.Connection[Any],
     strategy: str,
     start: date,
     end: date,
@@ -80,20 +86,19 @@ def read_risk_inputs(
     extra_starts: tuple[date, ...] = (),
 ) -> RiskInputs:
     """``extra_starts``: first days of configured stress windows, so their replays have the names' returns."""
-    first, _ = warehouse.date_span("market.ohlcv_1d")
-    vn30 = vn30_levels(warehouse, warehouse.date_span("market.index_levels")[0], end)
+    first, _ = stored_span(conn, "market.ohlcv_1d")
+    vn30 = vn30_levels(conn, stored_span(conn, "market.index_levels")[0], end)
     # Returns reach back to the earliest worst-drawdown peak any day of the window replays (when data has it).
     worst = {day: worst_drawdown_window(vn30.loc[vn30.index <= day]) for day in trading_days(start, end)}
     peaks = [peak for peak, _ in worst.values()]
     history_start = max(first, min([previous_trading_day(start, lookback_days + 20), *peaks, *extra_starts]))
-    panels = bar_panels(warehouse, history_start, end)
-    listings = warehouse.read_partition("market.listings", history_start, end, columns=["trading_date", "symbol",
-                                        "exchange", "foreign_limit", "shares_outstanding"])  # fmt: skip
-    room = warehouse.read_partition("market.foreign_flows", start, end,
-                                    columns=["trading_date", "symbol", "room_remaining"])  # fmt: skip
-    with warehouse.connect() as conn:
-        positions = load_positions(conn, strategy, start, end)
-        equity = load_equity(conn, end)
+    panels = bar_panels(conn, history_start, end)
+    listings = read_partition(conn, "market.listings", history_start, end, columns=["trading_date", "symbol",
+                              "exchange", "foreign_limit", "shares_outstanding"])  # fmt: skip
+    room = read_partition(conn, "market.foreign_flows", start, end,
+                          columns=["trading_date", "symbol", "room_remaining"])  # fmt: skip
+    positions = load_positions(conn, strategy, start, end)
+    equity = load_equity(conn, end)
     return RiskInputs(
         strategy=strategy,
         positions=positions,
