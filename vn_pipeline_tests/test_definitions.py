@@ -70,3 +70,24 @@ def test_the_warehouse_password_is_an_env_var_reference_not_a_value(monkeypatch)
     warehouse = build_resources()["warehouse"]
     assert "s3cret" not in repr(warehouse) and "s3cret" not in str(warehouse.model_dump())
     assert masked("postgresql://quant:s3cret@db.example:5432/vn") == "postgresql://quant:***@db.example:5432/vn"
+
+
+def test_the_shared_keys_name_defined_assets_and_no_domain_imports_another_domains_assets():
+    import ast
+    from pathlib import Path
+
+    from vn_pipeline.defs import common
+    from vn_pipeline.defs.backtests.assets import STRATEGY_ASSETS
+
+    defined = set(defs.get_repository_def().asset_graph.get_all_asset_keys())
+    shared = [value for value in vars(common).values() if isinstance(value, dg.AssetKey)]
+    shared += list(common.BACKTESTS.values())
+    assert len(shared) >= 12 and set(shared) <= defined  # a mistyped key would be an undefined external asset
+    assert {asset.key for asset in STRATEGY_ASSETS.values()} == {common.BACKTESTS[s] for s in common.TRADED_STRATEGIES}
+    root = Path(common.__file__).parent
+    for domain in ("backtests", "risk", "ml", "features"):
+        for module in (root / domain).glob("*.py"):
+            for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("vn_pipeline.defs."):
+                    parts = node.module.split(".")
+                    assert parts[2] in (domain, "common", "resources", "partitions"), (module.name, node.module)

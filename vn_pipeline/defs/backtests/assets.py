@@ -11,8 +11,8 @@ import pandas as pd
 
 from vn_pipeline.defs.backtests.inputs import BacktestConfig
 from vn_pipeline.defs.backtests.presentation import backtest_metadata
-from vn_pipeline.defs.market_data.assets import corporate_actions, index_levels, listings, ohlcv_1d
-from vn_pipeline.defs.ml.assets import predictions
+from vn_pipeline.defs.common import BACKTESTS as KEYS
+from vn_pipeline.defs.common import CORPORATE_ACTIONS, INDEX_LEVELS, LISTINGS, OHLCV_1D, PREDICTIONS
 from vn_pipeline.defs.resources import WarehouseResource
 from vn_pipeline.lib.backtest import run_backtest
 from vn_pipeline.lib.backtest.baselines import bollinger_reversion, equal_weight_buy_and_hold, ma_momentum
@@ -22,7 +22,7 @@ from vn_pipeline.lib.backtest.store import save_backtest
 from vn_pipeline.lib.backtest.strategies import topk_book
 
 BACKTESTS = {"group_name": "backtests", "owners": ["team:research"], "kinds": {"timescaledb", "vectorbt"}}
-MARKET = [ohlcv_1d, listings, corporate_actions, index_levels]
+MARKET = [OHLCV_1D, LISTINGS, CORPORATE_ACTIONS, INDEX_LEVELS]
 
 
 class TopkConfig(BacktestConfig):
@@ -75,7 +75,7 @@ def _record(context, warehouse, strategy, result, config, benchmark) -> dg.Mater
     return dg.MaterializeResult(metadata=backtest_metadata(strategy, result, benchmark, config.model_dump()))
 
 
-@dg.asset(key=["backtest", "topk"], deps=[predictions, *MARKET], **BACKTESTS)
+@dg.asset(key=KEYS["topk"], deps=[PREDICTIONS, *MARKET], **BACKTESTS)
 def topk(context: dg.AssetExecutionContext, config: TopkConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """A top-k book on the out-of-sample scores in the manner of Qlib's TopkDropout: k names, the n_drop worst
     held replaced on each rebalance; equal weights, or min-variance / mean-variance / risk-parity weights."""
@@ -89,7 +89,7 @@ def topk(context: dg.AssetExecutionContext, config: TopkConfig, warehouse: Wareh
     return _run(context, warehouse, "topk", weights, panels, config)
 
 
-@dg.asset(key=["backtest", "ma_momentum"], deps=MARKET, **BACKTESTS)
+@dg.asset(key=KEYS["ma_momentum"], deps=MARKET, **BACKTESTS)
 def ma_momentum_backtest(
     context: dg.AssetExecutionContext, config: MomentumConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
@@ -101,7 +101,7 @@ def ma_momentum_backtest(
     return _run(context, warehouse, "ma_momentum", in_window(weights, start), panels, config)
 
 
-@dg.asset(key=["backtest", "bollinger"], deps=MARKET, **BACKTESTS)
+@dg.asset(key=KEYS["bollinger"], deps=MARKET, **BACKTESTS)
 def bollinger_backtest(
     context: dg.AssetExecutionContext, config: BollingerConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
@@ -113,7 +113,7 @@ def bollinger_backtest(
     return _run(context, warehouse, "bollinger", in_window(weights, start), panels, config)
 
 
-@dg.asset(key=["backtest", "equal_weight"], deps=MARKET, **BACKTESTS)
+@dg.asset(key=KEYS["equal_weight"], deps=MARKET, **BACKTESTS)
 def equal_weight_backtest(
     context: dg.AssetExecutionContext, config: BacktestConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
@@ -124,7 +124,7 @@ def equal_weight_backtest(
     return _run(context, warehouse, "equal_weight", equal_weight_buy_and_hold(panels["close"]), panels, config)
 
 
-@dg.asset(key=["backtest", "vn30"], deps=[index_levels], **BACKTESTS)
+@dg.asset(key=KEYS["vn30"], deps=[INDEX_LEVELS], **BACKTESTS)
 def vn30_backtest(
     context: dg.AssetExecutionContext, config: BacktestConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:

@@ -2,13 +2,14 @@
 
 import dagster as dg
 
-from vn_pipeline.defs.market_data.assets import (
+from vn_pipeline.defs.common import (
     COMMON,
-    corporate_actions,
-    foreign_flows,
-    index_levels,
+    CORPORATE_ACTIONS,
+    FEATURES_DAILY,
+    FOREIGN_FLOWS,
+    INDEX_LEVELS,
+    OHLCV_1D,
     logged_result,
-    ohlcv_1d,
     window,
 )
 from vn_pipeline.defs.resources import WarehouseResource
@@ -19,10 +20,10 @@ LOOKBACK = dg.TimeWindowPartitionMapping(start_offset=-WARMUP_DAYS)
 
 
 @dg.asset(
-    key=["features", "daily"],
+    key=FEATURES_DAILY,
     deps=[
-        dg.AssetDep(asset, partition_mapping=LOOKBACK)
-        for asset in (ohlcv_1d, foreign_flows, index_levels, corporate_actions)
+        dg.AssetDep(key, partition_mapping=LOOKBACK)
+        for key in (OHLCV_1D, FOREIGN_FLOWS, INDEX_LEVELS, CORPORATE_ACTIONS)
     ],
     kinds={"timescaledb", "python"},
     **{**COMMON, "group_name": "features", "owners": ["team:research"]},

@@ -6,8 +6,16 @@ from datetime import date
 import dagster as dg
 import pandas as pd
 
-from vn_pipeline.defs.features.assets import features_daily
-from vn_pipeline.defs.market_data.assets import COMMON, corporate_actions, logged_result, ohlcv_1d, window
+from vn_pipeline.defs.common import (
+    COMMON,
+    CORPORATE_ACTIONS,
+    FEATURES_DAILY,
+    LGBM_MODEL,
+    OHLCV_1D,
+    PREDICTIONS,
+    logged_result,
+    window,
+)
 from vn_pipeline.defs.resources import WarehouseResource
 from vn_pipeline.lib.evaluation import evaluate, plot_ic
 from vn_pipeline.lib.ml.inputs import evaluate_predictions, training_data
@@ -53,7 +61,7 @@ def _window_of(warehouse: WarehouseResource, config: ModelConfig) -> tuple[date,
     return start, end
 
 
-@dg.asset(key=["ml", "lgbm_model"], deps=[features_daily, ohlcv_1d, corporate_actions], **ML)
+@dg.asset(key=LGBM_MODEL, deps=[FEATURES_DAILY, OHLCV_1D, CORPORATE_ACTIONS], **ML)
 def lgbm_model(context: dg.AssetExecutionContext, config: ModelConfig, warehouse: WarehouseResource):
     """LightGBM models trained walk-forward (purge and embargo ≥ the label horizon, early stopping on a
     validation window), each stored in ml.models with its window, features, parameters and data hash. The
@@ -108,7 +116,7 @@ def lgbm_model(context: dg.AssetExecutionContext, config: ModelConfig, warehouse
     )
 
 
-@dg.asset(key=["ml", "predictions"], deps=[features_daily, lgbm_model], **{**COMMON, **ML})
+@dg.asset(key=PREDICTIONS, deps=[FEATURES_DAILY, lgbm_model], **{**COMMON, **ML})
 def predictions(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """A score for every symbol of each day, from the newest model whose training data (label windows and
     embargo included) ended before that day. Days no model may score yet are left empty, and said so."""

@@ -3,9 +3,7 @@
 import dagster as dg
 from pydantic import Field
 
-from vn_pipeline.defs.backtests.assets import STRATEGY_ASSETS
-from vn_pipeline.defs.market_data.assets import foreign_flows, window
-from vn_pipeline.defs.partitions import trading_days
+from vn_pipeline.defs.common import BACKTESTS, COMMON, FOREIGN_FLOWS, TRADED_STRATEGIES, window
 from vn_pipeline.defs.resources import WarehouseResource
 from vn_pipeline.defs.risk.presentation import report_metadata
 from vn_pipeline.lib.risk.daily import parse_stress_windows, window_reports
@@ -25,9 +23,8 @@ class RiskReportConfig(dg.Config):
 
 @dg.asset(
     key=["risk", "report"],
-    deps=[*STRATEGY_ASSETS.values(), foreign_flows],
-    partitions_def=trading_days,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[*(BACKTESTS[strategy] for strategy in TRADED_STRATEGIES), FOREIGN_FLOWS],
+    **COMMON,
     group_name="risk",
     owners=["team:risk"],
     kinds={"timescaledb", "python"},

@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from vn_pipeline.defs.market_data.assets import window
+from vn_pipeline.defs.common import window
 from vn_pipeline.defs.partitions import trading_days
 from vn_pipeline.defs.resources import RiskLimitsResource, WarehouseResource
 from vn_pipeline.defs.risk.assets import risk_report
