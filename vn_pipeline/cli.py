@@ -142,8 +142,8 @@ def report(args: argparse.Namespace) -> int:
 
 
 def ui(args: argparse.Namespace) -> int:
+    from vn_pipeline.instance import dagster_home
     from vn_pipeline.lib.warehouse import database_url
-    from vn_pipeline.runner import dagster_home
 
     dagster_home()
     import dagster as dg
@@ -162,9 +162,10 @@ def ui(args: argparse.Namespace) -> int:
 
 
 def db_url(args: argparse.Namespace) -> int:
+    from vn_pipeline.instance import storage_url
     from vn_pipeline.lib.warehouse import database_url
 
-    print(database_url())
+    print(storage_url() if args.dagster else database_url())
     return 0
 
 
@@ -207,7 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     database = commands.add_parser("db", help="warehouse commands")
     database_commands = database.add_subparsers(dest="db_command", required=True)
-    database_commands.add_parser("url", help="print the warehouse URL").set_defaults(handler=db_url)
+    url = database_commands.add_parser("url", help="print the warehouse URL")
+    url.add_argument("--dagster", action="store_true", help="the Dagster instance's storage database instead")
+    url.set_defaults(handler=db_url)
 
     return parser
 

@@ -50,7 +50,7 @@ def run_demo(args: argparse.Namespace) -> tuple[int, list[tuple[str, WindowRun]]
               f"split); pass --history-days {needed} or more, or --no-research for the market data only",
               file=sys.stderr)  # fmt: skip
         return 2, []
-    from vn_pipeline.runner import dagster_home
+    from vn_pipeline.instance import dagster_home
 
     home = dagster_home()
     say("starting or reusing the embedded warehouse ...")

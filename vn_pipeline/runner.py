@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import os
+import contextlib
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from vn_pipeline.instance import batch_events, one_planned_event_per_asset
 from vn_pipeline.lib.market.calendar import is_trading_day
-from vn_pipeline.lib.paths import state_dir
-
-
-def dagster_home() -> str:
-    """``DAGSTER_HOME`` when set, else ``<state dir>/dagster`` (SQLite run and event storage)."""
-    home = Path(os.environ.get("DAGSTER_HOME") or state_dir() / "dagster")
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():  # SQLite storage in this folder is Dagster's default; only telemetry is switched off
-        config.write_text("telemetry:\n  enabled: false\n")
-    os.environ["DAGSTER_HOME"] = str(home)
-    return str(home)
 
 
 @dataclass
@@ -63,7 +51,10 @@ def run_window(
         if not is_trading_day(bound):
             raise ValueError(f"{bound} is not a trading day; a window must start and end on one")
     tags = {ASSET_PARTITION_RANGE_START_TAG: start.isoformat(), ASSET_PARTITION_RANGE_END_TAG: end.isoformat()}
-    return run_job(defs, job_name, instance, run_config, resources, log_level, tags, assets, checks)
+    # Planning 500 days one event per partition and asset costs more than computing them.
+    planning = one_planned_event_per_asset() if start != end else contextlib.nullcontext()
+    with planning:
+        return run_job(defs, job_name, instance, run_config, resources, log_level, tags, assets, checks)
 
 
 def run_job(
@@ -81,6 +72,7 @@ def run_job(
 
     ``assets`` / ``checks`` narrow the run to a subset of the job (an empty ``assets`` with ``checks`` runs
     those checks alone, on what is stored)."""
+    batch_events()
     job = defs.resolve_job_def(job_name)
     if assets is not None or checks is not None:
         job = job.get_subset(asset_selection=assets, asset_check_selection=checks)

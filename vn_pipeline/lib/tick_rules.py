@@ -173,14 +173,3 @@ def _quarantine_rows(
             "row_data": [json.loads(json.dumps(r, default=str)) for r in rows[TICK_COLUMNS].to_dict("records")],
         }
     )
-
-
-def running_total_breaks(ticks: pd.DataFrame) -> pd.DataFrame:
-    """Trades that contradict the vendor's running total of their symbol-day: in trade order (seq) each total
-    must grow by at least the trade's volume (more when the feed skipped trades). A smaller step means a trade
-    counted twice or stamped out of order; ``gap`` is the step minus the volume (negative here)."""
-    ordered = ticks.sort_values(["trading_date", "symbol", "seq"], kind="stable")
-    previous = ordered.groupby(["trading_date", "symbol"], sort=False)["cum_volume"].shift(fill_value=0)
-    gap = ordered["cum_volume"] - previous - ordered["volume"]
-    broken = ordered.assign(gap=gap)[gap < 0]
-    return broken[["trading_date", "symbol", "seq", "ts", "volume", "cum_volume", "gap"]].reset_index(drop=True)

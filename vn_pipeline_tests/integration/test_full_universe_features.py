@@ -3,7 +3,6 @@ them) on a real Dagster instance and the embedded server: NaN on flat windows pa
 
 from datetime import date
 
-import dagster as dg
 import pandas as pd
 import psycopg
 
@@ -14,6 +13,7 @@ from vn_pipeline.lib.feature_rules import nan_outside_warmup
 from vn_pipeline.lib.features import UNDEFINED_ON_FLAT, WARMUP_DAYS
 from vn_pipeline.lib.market.calendar import previous_trading_day
 from vn_pipeline.runner import run_window
+from vn_pipeline_tests.instances import postgres_instance
 
 END = date(2022, 6, 30)  # a window no other test in the session writes
 FEATURE_DAYS = 30
@@ -29,7 +29,7 @@ def test_flat_windows_of_illiquid_names_pass_and_another_nan_fails(warehouse_url
         "warehouse": warehouse,
         "market_source": MarketSourceResource(universe="full", n_symbols=N_SYMBOLS, intraday_since=END.isoformat()),
     }
-    with dg.DagsterInstance.local_temp(str(tmp_path_factory.mktemp("dagster_full_universe"))) as instance:
+    with postgres_instance(warehouse_url, str(tmp_path_factory.mktemp("dagster_full_universe"))) as instance:
         market = run_window(defs, "market_data", MARKET_START, END, instance, resources=resources)
         features = run_window(defs, "features", FEATURE_START, END, instance, resources=resources)
         assert market.success and not market.errors, market.errors

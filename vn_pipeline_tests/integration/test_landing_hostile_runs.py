@@ -21,6 +21,7 @@ from vn_pipeline.defs.resources import MarketSourceResource, WarehouseResource
 from vn_pipeline.lib.sources.landing import peek_trading_date
 from vn_pipeline.lib.sources.vnstock_files import MAX_FILE_BYTES
 from vn_pipeline_tests import hostile_files as hostile
+from vn_pipeline_tests.instances import postgres_instance
 from vn_pipeline_tests.real_data import VN_REAL, needs_vn_real
 
 pytestmark = needs_vn_real
@@ -31,8 +32,8 @@ ROWS_LOST = {"PNJ": 1, "ELC": 1, "KHG": 1, "GEG": 10}  # rows quarantined, the r
 
 
 @pytest.fixture(scope="module")
-def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dg.DagsterInstance]:
-    with dg.DagsterInstance.local_temp(str(tmp_path_factory.mktemp("dagster_home"))) as local:
+def instance(warehouse_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dg.DagsterInstance]:
+    with postgres_instance(warehouse_url, str(tmp_path_factory.mktemp("dagster_home"))) as local:
         yield local
 
 

@@ -18,6 +18,7 @@ from vn_pipeline.defs.resources import MarketSourceResource, WarehouseResource
 from vn_pipeline.lib.market.sessions import VN_TZ
 from vn_pipeline.lib.sources.simulator import MarketSimulator, SimulatorConfig
 from vn_pipeline.runner import run_window
+from vn_pipeline_tests.instances import postgres_instance
 from vn_pipeline_tests.real_data import VN_REAL, needs_vn_real
 
 REAL = VN_REAL / "vnstock_vci"
@@ -26,8 +27,8 @@ N_SYMBOLS = 4
 
 
 @pytest.fixture(scope="module")
-def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dg.DagsterInstance]:
-    with dg.DagsterInstance.local_temp(str(tmp_path_factory.mktemp("dagster_home"))) as local:
+def instance(warehouse_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dg.DagsterInstance]:
+    with postgres_instance(warehouse_url, str(tmp_path_factory.mktemp("dagster_home"))) as local:
         yield local
 
 

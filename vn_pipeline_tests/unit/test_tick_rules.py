@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from vn_pipeline.lib.market.exchanges import price_limits
-from vn_pipeline.lib.tick_rules import TICK_COLUMNS, running_total_breaks, validate_ticks
+from vn_pipeline.lib.tick_rules import TICK_COLUMNS, validate_ticks
 
 DAY = date(2026, 2, 24)
 
@@ -72,18 +72,6 @@ def test_board_lot_is_the_one_in_force_that_day():
     assert result.quarantined["rule"].tolist() == ["volume_in_board_lots"]
     # the same 50 shares in 2026 are an odd lot
     assert validate_ticks(_ticks([("10:00:00", "AAA", 20_000, 50, "B", "CONT")]), LISTINGS).good.empty
-
-
-def test_a_trade_stored_twice_breaks_the_running_total():
-    ticks = _ticks([("10:00:00", "AAA", 20_000, 100, "B", "CONT"), ("10:00:01", "AAA", 20_050, 200, "S", "CONT"),
-                    ("10:00:02", "AAA", 20_050, 300, "B", "CONT")])  # fmt: skip
-    assert running_total_breaks(ticks).empty
-    gap = ticks.assign(cum_volume=ticks["cum_volume"] + [0, 0, 500])  # the feed skipped 500 shares: fine
-    assert running_total_breaks(gap).empty
-    twice = pd.concat([ticks, ticks.iloc[[1]].assign(seq=3)], ignore_index=True)
-    broken = running_total_breaks(twice.sort_values("seq"))
-    # the copy of the 200-share trade comes after the total reached 600 but says 300: 300 − 600 − 200
-    assert broken[["seq", "gap"]].values.tolist() == [[3, -500]]
 
 
 def test_a_window_without_trades_breaks_no_rule():

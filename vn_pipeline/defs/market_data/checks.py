@@ -10,8 +10,14 @@ from vn_pipeline.defs.partitions import trading_days
 from vn_pipeline.defs.resources import WarehouseResource
 from vn_pipeline.lib.bar_rules import missing_bars, ohlc_violations, volume_mismatches
 from vn_pipeline.lib.sources.landing import FILE_RULES, HARMLESS_FILE_RULES
-from vn_pipeline.lib.tick_rules import TICK_COLUMNS, running_total_breaks, validate_ticks
+from vn_pipeline.lib.tick_rules import TICK_COLUMNS, validate_ticks
 from vn_pipeline.lib.warehouse.quarantine import read_quarantine
+from vn_pipeline.lib.warehouse.tick_totals import (
+    RUNNING_TOTAL_RULE,
+    running_total_breaks,
+    uncovered_shares,
+    volume_by_symbol_day,
+)
 
 SAMPLE_ROWS = 20
 # Vendor data breaks market rules a few times per thousand rows (VN_MARKET.md); above this the feed is broken.
@@ -89,20 +95,17 @@ def ticks_follow_vendor_running_total(
     volume. A smaller step is a trade counted twice or out of order. Shares the running total counts that no
     stored trade carries (a vendor file that starts mid-session, quarantined trades) are reported, not failed."""
     start, end = window(context)
-    ticks = warehouse.read_partition(
-        "market.raw_ticks", start, end, columns=["trading_date", "symbol", "seq", "ts", "volume", "cum_volume"]
-    )
-    broken = running_total_breaks(ticks)
-    per_day = ticks.groupby(["trading_date", "symbol"]).agg(total=("cum_volume", "max"), stored=("volume", "sum"))
-    uncovered = per_day[per_day["total"] > per_day["stored"]]
+    with warehouse.connect() as conn:
+        broken = running_total_breaks(conn, start, end)
+        uncovered_days, uncovered = uncovered_shares(conn, start, end)
     return dg.AssetCheckResult(
         passed=broken.empty,
         metadata={
-            "rule": "cum_volume[i] - cum_volume[i-1] >= volume[i] within each (trading_date, symbol)",
+            "rule": RUNNING_TOTAL_RULE,
             "breaking_trades": len(broken),
             "sample": _sample(broken),
-            "symbol_days_not_fully_covered": len(uncovered),
-            "shares_not_covered": int((uncovered["total"] - uncovered["stored"]).sum()),
+            "symbol_days_not_fully_covered": uncovered_days,
+            "shares_not_covered": uncovered,
         },
     )
 
@@ -127,11 +130,10 @@ def _ohlc_check(asset: dg.AssetsDefinition, table: str) -> dg.AssetChecksDefinit
 def volume_reconciles(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """For days built from ticks, 1-minute volumes sum to the daily volume, which equals the tick volume."""
     start, end = window(context)
-    mismatches = volume_mismatches(
-        warehouse.read_partition("market.ohlcv_1d", start, end),
-        warehouse.read_partition("market.ohlcv_1m", start, end),
-        warehouse.read_partition("market.raw_ticks", start, end),
-    )
+    with warehouse.connect() as conn:  # per symbol-day sums: the trades themselves stay on the server
+        minute = volume_by_symbol_day(conn, "market.ohlcv_1m", start, end)
+        ticks = volume_by_symbol_day(conn, "market.raw_ticks", start, end)
+    mismatches = volume_mismatches(warehouse.read_partition("market.ohlcv_1d", start, end), minute, ticks)
     return dg.AssetCheckResult(
         passed=mismatches.empty,
         metadata={"rule": "sum(1m volume) == daily volume == sum(tick volume)",
