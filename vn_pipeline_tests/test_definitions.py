@@ -91,3 +91,44 @@ def test_the_shared_keys_name_defined_assets_and_no_domain_imports_another_domai
                 if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("vn_pipeline.defs."):
                     parts = node.module.split(".")
                     assert parts[2] in (domain, "common", "resources", "partitions"), (module.name, node.module)
+
+
+def test_the_launchpad_validates_the_config_choices():
+    """Fill price, weighting, label entry, normalisation and split mode are enums in the config schema."""
+    import pytest
+
+    choices = [
+        ("backtest", "backtest__topk", {"fill": "vwap", "weighting": "risk_parity"}, {"weighting": "min_var"}),
+        ("backtest", "backtest__bollinger", {"fill": "close"}, {"fill": "open"}),
+        ("train", "ml__lgbm_model", {"entry": "vwap", "label_normalization": "rank", "mode": "rolling"},
+         {"label_normalization": "zscores"}),
+        ("train", "ml__lgbm_model", {"label_normalization": "none"}, {"entry": "close"}),
+    ]  # fmt: skip
+    for job_name, op, good, bad in choices:
+        job = defs.resolve_job_def(job_name)
+        assert dg.validate_run_config(job, {"ops": {op: {"config": good}}})
+        with pytest.raises(dg.DagsterInvalidConfigError):
+            dg.validate_run_config(job, {"ops": {op: {"config": bad}}})
+
+
+def test_metadata_tables_keep_types_and_store_nan_as_none():
+    import numpy as np
+    import pandas as pd
+
+    from vn_pipeline.defs.common import table
+
+    frame = pd.DataFrame(
+        {"n": [1, 2], "x": [0.5, np.nan], "ok": [True, False], "day": pd.to_datetime(["2024-01-02"] * 2).date}
+    )
+    value = table(frame.set_index("n"), index="n")
+    assert [(c.name, c.type) for c in value.schema.columns] == [
+        ("n", "int"),
+        ("x", "float"),
+        ("ok", "bool"),
+        ("day", "string"),
+    ]
+    assert [r.data for r in value.records] == [
+        {"n": 1, "x": 0.5, "ok": True, "day": "2024-01-02"},
+        {"n": 2, "x": None, "ok": False, "day": "2024-01-02"},
+    ]
+    assert table(frame.iloc[:0]).records == [] and len(table(frame.iloc[:0]).schema.columns) == 4

@@ -4,12 +4,16 @@ asset defaults and the keys of the assets one domain reads from another.
 A domain depends on another domain's asset by its key (below), never by importing that domain's ``assets.py``;
 Definitions resolves the keys (``test_definitions`` checks that each one names a defined asset)."""
 
+import math
 from datetime import date, timedelta
+from pathlib import Path
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 
 from vn_pipeline.defs.partitions import trading_days
+from vn_pipeline.lib.reports.charts import write_png
 
 # Shared defaults of the trading-day partitioned assets; each domain adds its own group_name and owners.
 COMMON = {
@@ -45,3 +49,46 @@ def logged_result(
     metadata = {"dagster/row_count": len(frame), "symbols": symbols, "window": f"{start} → {end}", **extra}
     context.log.info(f"{context.asset_key.to_user_string()}: {len(frame):,} rows, {symbols} symbols, {start} → {end}")
     return dg.MaterializeResult(metadata=metadata)
+
+
+def _column_type(dtype: object) -> str:
+    if pd.api.types.is_bool_dtype(dtype):
+        return "bool"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "int"
+    if pd.api.types.is_float_dtype(dtype):
+        return "float"
+    return "string"
+
+
+def _cell(value: object) -> str | int | float | bool | None:
+    """A table cell as the event log stores it: NaN and missing values as None, dates and objects as text."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if math.isnan(value) else float(value)
+    return str(value)
+
+
+def table(frame: pd.DataFrame, index: str | None = None) -> dg.TableMetadataValue:
+    """``frame`` as a metadata table (columns typed from its dtypes); ``index``: keep the index as a first column
+    of that name. An empty frame is an empty table with its schema."""
+    if index is not None:
+        frame = frame.rename_axis(index).reset_index()
+    schema = dg.TableSchema(
+        columns=[dg.TableColumn(str(name), _column_type(dtype)) for name, dtype in frame.dtypes.items()]
+    )
+    records = [
+        dg.TableRecord({str(name): _cell(value) for name, value in zip(frame.columns, row, strict=True)})
+        for row in frame.itertuples(index=False, name=None)
+    ]
+    return dg.MetadataValue.table(records, schema)
+
+
+def chart(png: bytes, path: Path) -> dg.PathMetadataValue:
+    """A chart written as a PNG file (the event log links it by path instead of carrying it base64-encoded)."""
+    return dg.MetadataValue.path(str(write_png(png, path.parent, path.name)))

@@ -25,6 +25,7 @@ START = previous_trading_day(END, WARMUP_DAYS + MODEL_DAYS)
 MODEL_START = next_trading_day(START, WARMUP_DAYS)
 RISK_START = previous_trading_day(END, 2)
 STRATEGIES = {"topk", "ma_momentum", "bollinger", "equal_weight", "vn30"}
+PNG = b"\x89PNG\r\n\x1a\n"
 MODEL_CONFIG = {"train_days": 40, "valid_days": 15, "test_days": 15, "num_boost_round": 40, "min_data_in_leaf": 20,
                 "label_normalization": "zscore"}  # fmt: skip
 
@@ -82,7 +83,7 @@ def test_drift_compares_a_month_with_the_training_window_of_a_model_that_never_s
     assert meta["window"] == f"{window_start} → {END} ({DRIFT_DAYS} trading days)"
     with psycopg.connect(research["url"]) as conn:
         (model,) = load_models(conn, [meta["reference_model"]])
-        approved = [m for m in load_models(conn) if m.extra.get("approved")]
+        approved = load_models(conn, approved_only=True)
     assert model.data_end < window_start  # it saw nothing of the checked window, label windows included
     assert meta["reference_window"] == f"{model.train_start} → {model.train_end}"
     newer = [m for m in approved if m.valid_end > model.valid_end]
@@ -124,8 +125,10 @@ def test_evaluation_is_written_and_shown(research):
     assert rows[0][0] > 0 and rows[0][1] > 0
     event = research["instance"].get_latest_materialization_event(dg.AssetKey(["ml", "evaluation"]))
     metadata = event.asset_materialization.metadata
-    assert "data:image/png;base64," in metadata["ic_plot"].value
+    assert Path(metadata["ic_plot"].value).read_bytes().startswith(PNG)  # a file the event log links to
     assert "rank_ic_mean" in metadata
+    summary = metadata["summary"]
+    assert [c.name for c in summary.schema.columns][:1] == ["n_days"] and len(summary.records) == 1
 
 
 def test_the_topk_backtest_trades_the_scores_under_the_rules(research):
@@ -217,7 +220,12 @@ def test_held_names_receive_their_bonus_shares(research):
 def test_backtests_show_charts_and_write_a_tearsheet(research):
     event = research["instance"].get_latest_materialization_event(dg.AssetKey(["backtest", "topk"]))
     metadata = event.asset_materialization.metadata
-    assert metadata["charts"].value.count("data:image/png;base64,") == 4
+    charts = [key for key in metadata if key.endswith("_chart")]
+    assert len(charts) == 4 and len({metadata[key].value for key in charts}) == 4
+    assert all(Path(metadata[key].value).read_bytes().startswith(PNG) for key in charts)
+    assert not any("base64" in str(value.value) for value in metadata.values())
+    stats = {r.data["stat"]: r.data["value"] for r in metadata["stats"].records}
+    assert stats["sharpe"] == pytest.approx(metadata["sharpe"].value)
     path = metadata["tearsheet"].value
     html = Path(path).read_text(encoding="utf-8")
     assert "<img" in html and "https://" not in html and "topk" in html
@@ -280,7 +288,7 @@ def test_the_risk_report_of_a_day_ignores_everything_after_it(research):
 
 
 def test_topk_with_min_variance_weights_respects_the_cap(research):
-    """Last in the module: it rewrites backtest/topk's rows with a risk-based weighting."""
+    """Late in the module: it rewrites backtest/topk's rows with a risk-based weighting."""
     config = {"ops": {"backtest__topk": {"config": {"weighting": "min_variance", "max_weight": 0.12}}}}
     job = defs.resolve_job_def("backtest")
     result = job.execute_in_process(
@@ -296,3 +304,33 @@ def test_topk_with_min_variance_weights_respects_the_cap(research):
                                    " AND target_weight > 0")]  # fmt: skip
     assert max(targets) <= 0.12 + 1e-9
     assert len({round(w, 6) for w in targets}) > 10  # weights follow the covariance, not 1/k
+
+
+def test_a_failed_gate_leaves_the_predictions_empty(research):
+    """Last in the module: the same training with a Rank IC minimum no model can reach fails the blocking gate,
+    stores its models unapproved in ml.models, and the predictions published after it are empty."""
+    instance, url = research["instance"], research["url"]
+    resources = {"warehouse": WarehouseResource(database_url=url),
+                 "market_source": MarketSourceResource(n_symbols=12, intraday_since=END.isoformat())}  # fmt: skip
+    config = {"ops": {"ml__lgbm_model": {"config": {"start": MODEL_START.isoformat(), **MODEL_CONFIG,
+                                                    "min_oos_rank_ic": 1.0}}}}  # fmt: skip
+    gated = run_job(defs, "train", instance, config, resources)
+    gate = "ml/lgbm_model:oos_rank_ic_above_minimum"
+    assert gate in gated.errors  # blocking, ERROR severity
+    assert gated.metadata[gate]["min_oos_rank_ic"] == 1.0 and gated.metadata[gate]["models_approved"] == 0
+    trained = instance.get_latest_materialization_event(dg.AssetKey(["ml", "lgbm_model"])).asset_materialization
+    model_ids = trained.metadata["model_ids"].value
+    assert trained.metadata["approved"].value is False and model_ids
+    with psycopg.connect(url) as conn:
+        assert load_models(conn, approved_only=True) == []  # the same models as before: their approval is revoked
+    assert dict(_rows(url, "SELECT model_id, approved FROM ml.models WHERE model_id = ANY(%s)", model_ids)) == {
+        model_id: False for model_id in model_ids
+    }
+    assert _rows(url, "SELECT count(*) FROM ml.predictions")[0][0] > 0  # what the approved models published
+    predicted = run_window(defs, "predict", MODEL_START, END, instance, resources=resources)
+    assert predicted.success
+    assert _rows(url, "SELECT count(*) FROM ml.predictions WHERE trading_date BETWEEN %s AND %s", MODEL_START, END) == [
+        (0,)
+    ]
+    published = instance.get_latest_materialization_event(dg.AssetKey(["ml", "predictions"])).asset_materialization
+    assert published.metadata["dagster/row_count"].value == 0 and published.metadata["days_scored"].value == 0

@@ -108,3 +108,22 @@ def test_an_applied_migration_that_changed_stops_migrate(warehouse_url: str) -> 
         conn.commit()
     with pytest.raises(MigrationChanged, match=r"\['001_market'\].*add a new one"):
         migrate(url)
+
+
+def test_a_model_approved_before_014_keeps_its_approval_in_the_column(conn: psycopg.Connection[Any]) -> None:
+    """014: the approval moves from metadata.extra.approved to ml.models.approved, its one home."""
+    (text,) = [text for version, text, _ in migration_files() if version == "014_ml_model_approval"]
+    backfill = text.split("DEFAULT false;", 1)[1]  # the UPDATE after the ALTER, as it runs on rows saved before 014
+    insert = (
+        "INSERT INTO ml.models (model_id, train_start, train_end, valid_end, data_end, metadata, model_text)"
+        " VALUES (%s, '2024-01-02', '2024-03-01', '2024-04-01', '2024-04-05', %s, '')"
+    )
+    with conn.transaction(force_rollback=True):
+        olds = {"old_yes": {"approved": True, "rank_ic_mean": 0.05}, "old_no": {"approved": False}, "never_gated": {}}
+        for model_id, extra in olds.items():
+            conn.execute(insert, (model_id, json.dumps({"extra": extra})))
+        conn.execute(backfill)
+        ids = ["old_yes", "old_no", "never_gated"]
+        query = "SELECT model_id, approved, metadata -> 'extra' FROM ml.models WHERE model_id = ANY(%s)"
+        rows = {r[0]: r[1:] for r in conn.execute(query, (ids,))}
+    assert rows == {"old_yes": (True, {"rank_ic_mean": 0.05}), "old_no": (False, {}), "never_gated": (False, {})}

@@ -24,6 +24,7 @@ from vn_pipeline.lib.reports import (
     drawdown_chart,
     equity_chart,
     exposure_chart,
+    files,
     format_value,
     png_markdown,
     rebase_benchmark,
@@ -447,11 +448,20 @@ def test_write_html_failure_keeps_old_file_and_cleans_up(tmp_path: Path, monkeyp
     def boom(src: str, dst: str) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(ts.os, "replace", boom)
+    monkeypatch.setattr(files.os, "replace", boom)
     with pytest.raises(OSError, match="disk full"):
         write_html("<p>new</p>", tmp_path, "r.html")
     assert path.read_text(encoding="utf-8") == "<p>old</p>"
     assert [p.name for p in tmp_path.iterdir()] == ["r.html"]
+
+
+def test_a_chart_is_written_as_a_png_file_and_only_a_png(tmp_path: Path) -> None:
+    png = charts.drawdown_chart(pd.Series([100.0, 90.0, 95.0], index=pd.date_range("2024-01-01", periods=3).date))
+    path = charts.write_png(png, tmp_path / "reports" / "risk", "topk_drawdown.png")
+    assert path == tmp_path / "reports" / "risk" / "topk_drawdown.png" and path.read_bytes() == png
+    assert mpimg.imread(path).shape[:2] == (270, 720)
+    with pytest.raises(ValueError, match="not a PNG"):
+        charts.write_png(b"<svg/>", tmp_path, "x.png")
 
 
 @pytest.mark.parametrize("bad", ["../escape.html", "sub/r.html", "", ".."])

@@ -20,6 +20,7 @@ from vn_pipeline.lib.backtest.inputs import bar_panels, from_start, in_window, s
 from vn_pipeline.lib.backtest.runner import hold_index
 from vn_pipeline.lib.backtest.store import save_backtest
 from vn_pipeline.lib.backtest.strategies import topk_book
+from vn_pipeline.lib.portfolio.construction import Method
 
 BACKTESTS = {"group_name": "backtests", "owners": ["team:research"], "kinds": {"timescaledb", "vectorbt"}}
 MARKET = [OHLCV_1D, LISTINGS, CORPORATE_ACTIONS, INDEX_LEVELS]
@@ -31,7 +32,7 @@ class TopkConfig(BacktestConfig):
     k: int = 10
     n_drop: int = 2
     rebalance_days: int = 1
-    weighting: str = "equal"  # "equal", "min_variance", "mean_variance" (scores as expected returns), "risk_parity"
+    weighting: Method = "equal"  # or "min_variance", "mean_variance" (scores as expected returns), "risk_parity"
     max_weight: float = 0.2  # per-name cap for the risk-based weightings
     max_turnover: float | None = None  # cap on sum |w - w_prev| per rebalance for the risk-based weightings
     lookback_days: int = 60  # trailing days of returns for the covariance

@@ -7,6 +7,7 @@ import dagster as dg
 
 from vn_pipeline.defs.backtests.assets import STRATEGY_ASSETS
 from vn_pipeline.defs.backtests.inputs import BacktestConfig
+from vn_pipeline.defs.common import table
 from vn_pipeline.defs.resources import WarehouseResource
 from vn_pipeline.lib.backtest import Rules
 from vn_pipeline.lib.backtest.audit import fill_violations
@@ -49,7 +50,7 @@ def _checks_for(strategy: str, asset: dg.AssetsDefinition) -> list[dg.AssetCheck
                 "fills": len(fills),
                 "violations": len(violations),
                 "by_rule": dg.MetadataValue.json({str(k): int(v) for k, v in counts.items()}),
-                "first_violations": dg.MetadataValue.md(violations.head(20).to_markdown(index=False)),
+                "first_violations": table(violations.head(20)),
             },
         )
 

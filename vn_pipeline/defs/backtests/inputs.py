@@ -1,6 +1,7 @@
 """The configuration every backtest shares: its window and trading costs (what it reads: lib/backtest/inputs.py)."""
 
 from datetime import date
+from typing import Literal
 
 import dagster as dg
 
@@ -16,7 +17,7 @@ class BacktestConfig(dg.Config):
 
     start: str | None = None
     end: str | None = None
-    fill: str = "next_open"  # "next_open", "vwap" or "close" of the day after the signal
+    fill: Literal["next_open", "vwap", "close"] = "next_open"  # the price of the day after the signal
     init_cash: float = 1_000_000_000.0
     buy_fee: float = 0.0015
     sell_fee: float = 0.0015

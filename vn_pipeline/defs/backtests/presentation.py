@@ -1,10 +1,12 @@
-"""What a backtest shows: charts in the asset's metadata (Dagster UI) and an HTML tearsheet in the state dir."""
+"""What a backtest shows: stats and chart files in the asset's metadata (Dagster UI) and an HTML tearsheet, all
+under the state dir."""
 
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 
+from vn_pipeline.defs.common import chart, table
 from vn_pipeline.lib.backtest.runner import BacktestResult
 from vn_pipeline.lib.paths import state_dir
 from vn_pipeline.lib.reports import charts
@@ -18,7 +20,8 @@ def tearsheet_dir():
 def backtest_metadata(
     strategy: str, result: BacktestResult, benchmark: pd.Series | None, params: dict[str, Any]
 ) -> dict[str, Any]:
-    """Stats (table and numbers), the four charts and the tearsheet path. ``benchmark``: VN30 daily returns."""
+    """Stats (table and numbers), the four charts (PNG files) and the tearsheet path. ``benchmark``: VN30 daily
+    returns."""
     levels = (1.0 + benchmark).cumprod() if benchmark is not None else None
     returns = result.equity.pct_change().fillna(0.0)
     images = {
@@ -29,12 +32,10 @@ def backtest_metadata(
     }
     html = backtest_tearsheet(strategy, result.equity, levels, result.cash, result.stats, result.trades, params)
     path = write_html(html, tearsheet_dir(), f"{strategy}.html")
-    stats = pd.Series(result.stats, name="value").to_frame()
+    stats = pd.Series(result.stats, name="value", dtype=float).to_frame()
     return {
-        "stats": dg.MetadataValue.md(stats.to_markdown(floatfmt=".4f")),
-        "charts": dg.MetadataValue.md(
-            "\n\n".join(charts.png_markdown(png, f"{strategy} {name}") for name, png in images.items())
-        ),
+        "stats": table(stats, index="stat"),
+        **{f"{name}_chart": chart(png, tearsheet_dir() / f"{strategy}_{name}.png") for name, png in images.items()},
         "tearsheet": dg.MetadataValue.path(str(path)),
         "fills": len(result.trades),
         "window": f"{result.equity.index[0]} → {result.equity.index[-1]}",

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from vn_pipeline.defs.common import window
+from vn_pipeline.defs.common import table, window
 from vn_pipeline.defs.features.assets import features_daily
 from vn_pipeline.defs.partitions import trading_days
 from vn_pipeline.defs.resources import WarehouseResource
@@ -52,7 +52,7 @@ def feature_drift_psi(context: dg.AssetCheckExecutionContext, warehouse: Warehou
     _, day = window(context)
     with warehouse.connect() as conn:
         dates = stored_days(conn, "features.daily", day)
-        models = load_models(conn)
+        models = load_models(conn, approved_only=True)
     checked = dates[-DRIFT_DAYS:]
     model = reference_model(models, checked[0], dates) if checked else None
     if model is None:
@@ -77,7 +77,7 @@ def feature_drift_psi(context: dg.AssetCheckExecutionContext, warehouse: Warehou
             "drifted_features": len(drifted),
             "drifted": ", ".join(drifted.index) or "none",
             "over_0.25_on_raw_values": int((drift["psi_raw"] > PSI_WARN).sum()),
-            "top_psi": dg.MetadataValue.md(drift.head(15).to_markdown()),
+            "top_psi": table(drift.head(15), index="feature"),
         },
     )
 

@@ -1,7 +1,7 @@
 """ml/lgbm_model, ml/predictions, ml/evaluation: walk-forward LightGBM on the feature matrix, scored daily."""
 
-import base64
 from datetime import date
+from typing import Literal
 
 import dagster as dg
 import pandas as pd
@@ -13,16 +13,21 @@ from vn_pipeline.defs.common import (
     LGBM_MODEL,
     OHLCV_1D,
     PREDICTIONS,
+    chart,
     logged_result,
+    table,
     window,
 )
 from vn_pipeline.defs.resources import WarehouseResource
 from vn_pipeline.lib.evaluation import evaluate, plot_ic
+from vn_pipeline.lib.labels import Entry
+from vn_pipeline.lib.ml.gate import approve
 from vn_pipeline.lib.ml.inputs import evaluate_predictions, training_data
 from vn_pipeline.lib.ml.predict import predict_walk_forward, score_window
 from vn_pipeline.lib.ml.registry import load_models, save_models
 from vn_pipeline.lib.ml.train import walk_forward_train
 from vn_pipeline.lib.ml.walk_forward import walk_forward_splits
+from vn_pipeline.lib.paths import state_dir
 from vn_pipeline.lib.warehouse.reads import read_partition, stored_days
 
 ML = {"group_name": "ml", "owners": ["team:research"], "kinds": {"timescaledb", "lightgbm"}}
@@ -34,12 +39,13 @@ class ModelConfig(dg.Config):
     start: str | None = None
     end: str | None = None
     horizon_days: int = 2
-    entry: str = "open"  # or "vwap": the D+1 fill the label assumes
-    label_normalization: str | None = None  # None, "zscore" or "rank": cross-sectional, per day
+    entry: Entry = "open"  # or "vwap": the D+1 fill the label assumes
+    # Cross-sectional, per day ("none": raw forward returns; Dagster's config enums cannot hold None).
+    label_normalization: Literal["none", "zscore", "rank"] = "none"
     train_days: int = 120
     valid_days: int = 40
     test_days: int = 40
-    mode: str = "expanding"
+    mode: Literal["expanding", "rolling"] = "expanding"
     purge_days: int = 3
     embargo_days: int = 3
     num_leaves: int = 31
@@ -52,6 +58,11 @@ class ModelConfig(dg.Config):
     n_trials: int = 10
     seed: int = 0
     min_oos_rank_ic: float = 0.0
+
+    @property
+    def normalization(self) -> Literal["zscore", "rank"] | None:
+        """The labels' normalisation as lib/labels.py takes it (None: none)."""
+        return None if self.label_normalization == "none" else self.label_normalization
 
 
 def _window_of(warehouse: WarehouseResource, config: ModelConfig) -> tuple[date, date]:
@@ -68,9 +79,7 @@ def lgbm_model(context: dg.AssetExecutionContext, config: ModelConfig, warehouse
     out-of-sample Rank IC over the splits' test windows is measured here and gates the predictions."""
     start, end = _window_of(warehouse, config)
     with warehouse.connect() as conn:
-        features, labels = training_data(
-            conn, start, end, config.horizon_days, config.entry, config.label_normalization
-        )
+        features, labels = training_data(conn, start, end, config.horizon_days, config.entry, config.normalization)
     dates = sorted(features["trading_date"].unique())
     splits = walk_forward_splits(
         dates, config.train_days, config.valid_days, config.test_days, mode=config.mode,
@@ -90,13 +99,13 @@ def lgbm_model(context: dg.AssetExecutionContext, config: ModelConfig, warehouse
     oos = predict_walk_forward(models, features, test_days, dates)
     report = evaluate(oos, labels, boosters=[m.booster for m in models], horizon_days=config.horizon_days)
     oos_rank_ic = report.summary.get("rank_ic_mean", float("nan"))
-    approved = bool(oos_rank_ic >= config.min_oos_rank_ic)
-    metrics = {**report.summary, "min_oos_rank_ic": config.min_oos_rank_ic, "approved": approved,
-               "entry": config.entry, "label_normalization": config.label_normalization}  # fmt: skip
+    approved = approve(oos_rank_ic, config.min_oos_rank_ic)  # decided here, once: ml.models.approved holds it
+    metrics = {**report.summary, "min_oos_rank_ic": config.min_oos_rank_ic,
+               "entry": config.entry, "label_normalization": config.normalization}  # fmt: skip
     with warehouse.connect() as conn:
-        save_models(conn, models, {m.model_id: metrics for m in models})
-    context.log.info(f"ml/lgbm_model: {len(models)} walk-forward models, OOS {report.summary}")
-    table = pd.DataFrame(
+        save_models(conn, models, {m.model_id: metrics for m in models}, approved=approved)
+    context.log.info(f"ml/lgbm_model: {len(models)} walk-forward models, OOS {report.summary}, approved {approved}")
+    trained = pd.DataFrame(
         [
             {"model_id": m.model_id, "train": f"{m.train_start} → {m.train_end}", "valid_end": str(m.valid_end),
              "best_iteration": m.best_iteration}
@@ -105,12 +114,13 @@ def lgbm_model(context: dg.AssetExecutionContext, config: ModelConfig, warehouse
     )  # fmt: skip
     return dg.MaterializeResult(
         metadata={
-            "models": dg.MetadataValue.md(table.to_markdown(index=False)),
+            "models": table(trained),
             "model_ids": [m.model_id for m in models],
             "oos_rank_ic": oos_rank_ic,
             "oos_summary": {k: float(v) for k, v in report.summary.items()},
             "min_oos_rank_ic": config.min_oos_rank_ic,
-            "feature_importance": dg.MetadataValue.md(report.importance.head(20).to_markdown(index=False)),
+            "approved": approved,
+            "feature_importance": table(report.importance.head(20)),
             "window": f"{start} → {end}",
         }
     )
@@ -123,7 +133,7 @@ def predictions(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     start, end = window(context)
     with warehouse.connect() as conn:
         features = read_partition(conn, "features.daily", start, end)
-        models = [m for m in load_models(conn) if m.extra.get("approved")]
+        models = load_models(conn, approved_only=True)
         dates = stored_days(conn, "features.daily", end)
     frame, days, scored = score_window(models, features, dates)
     if days > scored:
@@ -141,13 +151,12 @@ def evaluation(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
         report, daily, first, last = evaluate_predictions(conn)
     if len(daily):
         warehouse.write_partition("ml.evaluation_daily", daily, first, last)
-    image = base64.b64encode(plot_ic(report.daily)).decode()
     context.log.info(f"ml/evaluation: {report.summary}")
     return dg.MaterializeResult(
         metadata={
-            "summary": dg.MetadataValue.md(pd.DataFrame([report.summary]).to_markdown(index=False)),
-            "monthly": dg.MetadataValue.md(report.monthly.to_markdown(index=False)),
-            "ic_plot": dg.MetadataValue.md(f"![IC over time](data:image/png;base64,{image})"),
+            "summary": table(pd.DataFrame([report.summary])),
+            "monthly": table(report.monthly),
+            "ic_plot": chart(plot_ic(report.daily), state_dir() / "reports" / "ml" / "ic.png"),
             **{k: float(v) for k, v in report.summary.items()},
         }
     )

@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from vn_pipeline.defs.common import window
+from vn_pipeline.defs.common import table, window
 from vn_pipeline.defs.partitions import trading_days
 from vn_pipeline.defs.resources import RiskLimitsResource, WarehouseResource
 from vn_pipeline.defs.risk.assets import risk_report
@@ -28,7 +28,7 @@ def _limit_result(rows: pd.DataFrame, limit: float, rule: str) -> dg.AssetCheckR
             "limit": limit,
             "days_checked": reading.days_checked,
             "worst": reading.worst,
-            "breaches": dg.MetadataValue.md(breaches.to_markdown(index=False) if len(breaches) else "none"),
+            "breaches": table(breaches),
         },
     )
 

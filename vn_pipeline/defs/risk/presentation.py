@@ -1,4 +1,5 @@
-"""What the risk report shows: the latest day's summary and charts in metadata, and its HTML tearsheet."""
+"""What the risk report shows: the latest day's summary, stress table and chart files in metadata, and its HTML
+tearsheet, under the state dir."""
 
 from datetime import date
 from typing import Any
@@ -6,6 +7,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from vn_pipeline.defs.common import chart, table
 from vn_pipeline.lib.paths import state_dir
 from vn_pipeline.lib.reports import charts
 from vn_pipeline.lib.reports.tearsheet import risk_tearsheet, write_html
@@ -24,19 +26,20 @@ def report_metadata(day: date, strategy: str, report: RiskReport, inputs: RiskIn
     equity = inputs.equity.loc[inputs.equity.index <= day, strategy].dropna()
     html = risk_tearsheet(day, strategy, report.summary, report.positions.reset_index(), report.stress, equity)
     path = write_html(html, tearsheet_dir(), f"{strategy}_{day}.html")
-    summary = pd.Series(report.summary, name="value").to_frame()
-    images = [
-        charts.png_markdown(charts.bar_chart(report.positions["weight"], "Position weights"), "weights"),
-        charts.png_markdown(
-            charts.bar_chart(report.positions["var_hist_95"], "Historical VaR 95% by position"), "VaR by position"
-        ),
-        charts.png_markdown(charts.drawdown_chart(equity), "drawdown"),
-    ]
+    summary = pd.Series(report.summary, name="value", dtype=float).to_frame()
+    images = {
+        "weights": charts.bar_chart(report.positions["weight"], "Position weights"),
+        "var_by_position": charts.bar_chart(report.positions["var_hist_95"], "Historical VaR 95% by position"),
+        "drawdown": charts.drawdown_chart(equity),
+    }
     return {
         "as_of": str(day),
-        "summary": dg.MetadataValue.md(summary.to_markdown(floatfmt=".4f")),
-        "stress": dg.MetadataValue.md(report.stress.to_markdown(index=False, floatfmt=".4f")),
-        "charts": dg.MetadataValue.md("\n\n".join(images)),
+        "summary": table(summary, index="metric"),
+        "stress": table(report.stress),
+        **{
+            f"{name}_chart": chart(png, tearsheet_dir() / f"{strategy}_{day}_{name}.png")
+            for name, png in images.items()
+        },
         "tearsheet": dg.MetadataValue.path(str(path)),
         **{k: float(report.summary[k]) for k in HEADLINE if k in report.summary},
     }

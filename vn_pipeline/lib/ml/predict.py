@@ -90,7 +90,8 @@ def score_window(
 def reference_model(
     models: Sequence[TrainedModel], first_day: dt.date, dates: Sequence[dt.date]
 ) -> TrainedModel | None:
-    """The newest approved model whose training data (label windows and embargo included) ended before
-    ``first_day``: the one ml/predictions would use there, and one that has seen nothing of the checked window."""
-    usable = [m for m in models if m.extra.get("approved") and qualifies(m, first_day, dates)]
+    """Of ``models`` (the approved ones), the newest whose training data (label windows and embargo included)
+    ended before ``first_day``: the one ml/predictions would use there, and one that has seen nothing of the
+    checked window."""
+    usable = [m for m in models if qualifies(m, first_day, dates)]
     return max(usable, key=lambda m: (m.valid_end, m.data_end, m.train_start, m.model_id), default=None)

@@ -1,4 +1,4 @@
-"""Report rendering: small PNG charts (for Dagster markdown metadata) and self-contained HTML tearsheets.
+"""Report rendering: small PNG charts (files linked from Dagster metadata) and self-contained HTML tearsheets.
 
 Plain Python + matplotlib (Agg canvas, no pyplot); no Dagster imports, so assets and the CLI can both use it.
 """

@@ -5,8 +5,8 @@ so no GUI backend is selected, no global figure registry grows, and ``matplotlib
 touched -- callers in other threads (Dagster runs several ops per process) are unaffected, and charts can be built
 concurrently. Styling is applied per artist instead of through rcParams for the same reason.
 
-Figures are 8 x 3 in at 90 dpi (720 x 270 px) so a PNG stays well under ~80 KB: they are embedded as base64 in Dagster
-markdown metadata (``png_markdown``) and in the HTML tearsheets.
+Figures are 8 x 3 in at 90 dpi (720 x 270 px) so a PNG stays well under ~80 KB: they are written as PNG files under
+the state directory (``write_png``; Dagster metadata links them by path) and embedded in the HTML tearsheets.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+from pathlib import Path
 
 import matplotlib.dates as mdates
 import numpy as np
@@ -23,6 +24,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from vn_pipeline.lib.reports.files import write_atomically
 from vn_pipeline.lib.risk.metrics import TRADING_DAYS
 from vn_pipeline.lib.risk.metrics import drawdown as risk_drawdown
 
@@ -312,6 +314,13 @@ def bar_chart(values: pd.Series, title: str, *, percent: bool = True, max_bars: 
     if percent:
         ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     return _png(fig)
+
+
+def write_png(png: bytes, directory: Path | str, filename: str) -> Path:
+    """Write a chart to ``directory/filename`` atomically; returns its path."""
+    if not png.startswith(b"\x89PNG\r\n\x1a\n"):
+        raise ValueError(f"{filename}: not a PNG image")
+    return write_atomically(png, directory, filename)
 
 
 def png_markdown(png: bytes, alt: str) -> str:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape as _html_escape
 from pathlib import Path
@@ -19,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from vn_pipeline.lib.reports import charts
+from vn_pipeline.lib.reports.files import write_atomically
 from vn_pipeline.lib.reports.formatting import (
     MISSING,
     format_param,
@@ -330,22 +329,6 @@ def risk_tearsheet(
 
 
 def write_html(html: str, directory: Path | str, filename: str) -> Path:
-    """Write ``html`` to ``directory/filename`` atomically (temp file in the same directory + ``os.replace``), so
-    a reader or web server never sees a half-written report. Creates the directory; returns the final path."""
-    if not filename or Path(filename).name != filename or filename in (".", ".."):
-        raise ValueError(f"filename must be a plain file name, got {filename!r}")
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    target = directory / filename
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{filename}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(html)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a report is meant to be read by others (web server, teammates)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    """Write ``html`` (UTF-8) to ``directory/filename`` atomically (see ``files.write_atomically``): a reader or web
+    server never sees a half-written report. Creates the directory; returns the final path."""
+    return write_atomically(html.encode("utf-8"), directory, filename)
