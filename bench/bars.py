@@ -1,4 +1,5 @@
-"""Benchmark: lib/bars.py (minute + daily bars) on one full-market simulated day, against plain pandas groupby.
+"""Benchmark: lib/market_data/bars.py (minute + daily bars) on one full-market simulated day, against plain pandas
+groupby.
 
 The simulated day (~1,600 symbols, ~1.3 M trades) is generated first and not timed. Each implementation is
 timed best of 3; the pandas groupby version is the obvious way to write the same bars and must give identical
@@ -19,7 +20,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from vn_pipeline.lib.bars import BAR_1D_COLUMNS, BAR_1M_COLUMNS, daily_bars_from_ticks, minute_bars
+from vn_pipeline.lib.market_data.bars import BAR_1D_COLUMNS, BAR_1M_COLUMNS, daily_bars_from_ticks, minute_bars
 from vn_pipeline.lib.sources.simulator import MarketSimulator, SimulatorConfig
 
 DEFAULT_DAY = dt.date(2026, 2, 24)  # a recent trading day (Tuesday)
@@ -29,7 +30,8 @@ _KEYS = ["symbol", "trading_date"]
 
 def _prepared(ticks: pd.DataFrame) -> pd.DataFrame:
     """Ticks in exchange trade order with the per-trade columns the aggregations sum."""
-    # Stable sort by seq inside (symbol, date): groupby 'first'/'last' then mean trade order, as in lib/bars.py.
+    # Stable sort by seq inside (symbol, date): groupby 'first'/'last' then mean trade order, as in
+    # lib/market_data/bars.py.
     t = ticks.sort_values([*_KEYS, "seq"], kind="stable")
     volume = t["volume"].to_numpy(np.int64)
     return t.assign(
@@ -107,9 +109,10 @@ def main() -> None:
 
     ours, theirs = t_minute + t_daily, t_pd_minute + t_pd_daily
     print(
-        f"lib/bars.py     minute {t_minute:.3f} s ({len(minute):,} bars), daily {t_daily:.3f} s ({len(daily):,} bars)"
+        f"market_data/bars.py minute {t_minute:.3f} s ({len(minute):,} bars),"
+        f" daily {t_daily:.3f} s ({len(daily):,} bars)"
     )
-    print(f"pandas groupby  minute {t_pd_minute:.3f} s, daily {t_pd_daily:.3f} s (identical results)")
+    print(f"pandas groupby      minute {t_pd_minute:.3f} s, daily {t_pd_daily:.3f} s (identical results)")
     print(
         f"speed-up vs pandas groupby: minute {t_pd_minute / t_minute:.2f}x, daily {t_pd_daily / t_daily:.2f}x, "
         f"both {theirs / ours:.2f}x; {n_trades / ours:,.0f} trades/s through both"

@@ -2,7 +2,7 @@ from datetime import date
 
 import pandas as pd
 
-from vn_pipeline.lib.bar_rules import missing_bars, ohlc_violations, untraded_symbols, volume_mismatches
+from vn_pipeline.lib.market_data.bar_rules import missing_bars, ohlc_violations, untraded_symbols, volume_mismatches
 
 D = date(2026, 2, 24)
 

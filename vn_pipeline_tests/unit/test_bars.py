@@ -2,7 +2,7 @@ from datetime import date
 
 import pandas as pd
 
-from vn_pipeline.lib.bars import combine_daily, daily_bars_from_ticks, minute_bars
+from vn_pipeline.lib.market_data.bars import combine_daily, daily_bars_from_ticks, minute_bars
 
 DAY = date(2026, 2, 24)
 

@@ -1,4 +1,4 @@
-"""Tick-built bars (lib/bars.py) against the vendor's own daily bars, on the real vnstock (VCI) files.
+"""Tick-built bars (lib/market_data/bars.py) against the vendor's own daily bars, on the real vnstock (VCI) files.
 
 Every ``intraday/<SYM>.csv`` whose symbol has a ``stocks/<SYM>.csv`` row for the same session (35 of the 103
 files) is aggregated with ``daily_bars_from_ticks`` and compared with that row. The expected differences were
@@ -24,9 +24,9 @@ from functools import cache
 import pandas as pd
 import pytest
 
-from vn_pipeline.lib.bars import daily_bars_from_ticks, minute_bars
 from vn_pipeline.lib.market.exchanges import is_on_tick
 from vn_pipeline.lib.market.sessions import trading_minutes
+from vn_pipeline.lib.market_data.bars import daily_bars_from_ticks, minute_bars
 from vn_pipeline.lib.sources.vnstock_files import IntradayFile, read_daily_bars_file, read_intraday_file
 from vn_pipeline_tests.real_data import VN_REAL, needs_vn_real
 

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from vn_pipeline.lib.market.exchanges import price_limits
-from vn_pipeline.lib.tick_rules import TICK_COLUMNS, validate_ticks
+from vn_pipeline.lib.market_data.tick_rules import TICK_COLUMNS, validate_ticks
 
 DAY = date(2026, 2, 24)
 
