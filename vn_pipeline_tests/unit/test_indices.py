@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vn_pipeline.lib.indices import cap_weighted_index, capped_weights
+from vn_pipeline.lib.market.indices import cap_weighted_index, capped_weights
 
 D1, D2, D3 = date(2026, 2, 23), date(2026, 2, 24), date(2026, 2, 25)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from vn_pipeline.lib import columns
+from vn_pipeline.lib.warehouse import columns
 
 BAR_1M_COLUMNS = list(columns.OHLCV_1M)
 BAR_1D_COLUMNS = list(columns.OHLCV_1D)

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from vn_pipeline.lib import columns
 from vn_pipeline.lib.market.exchanges import (
     BOARD_LOT,
     HOSE_BOARD_LOT_BEFORE_2021,
@@ -23,6 +22,7 @@ from vn_pipeline.lib.market.exchanges import (
     on_tick_grid,
 )
 from vn_pipeline.lib.market.sessions import AUCTION_PRINT_GRACE, market_close, market_open
+from vn_pipeline.lib.warehouse import columns
 
 TICK_COLUMNS = list(columns.RAW_TICKS)
 SESSIONS = ["ATO", "CONT", "ATC", "PLO"]

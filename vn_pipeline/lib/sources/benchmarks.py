@@ -6,7 +6,7 @@ from datetime import date
 
 import pandas as pd
 
-from vn_pipeline.lib.indices import cap_weighted_index
+from vn_pipeline.lib.market.indices import cap_weighted_index
 from vn_pipeline.lib.sources.simulator import MarketSimulator
 from vn_pipeline.lib.sources.universe import vn30
 

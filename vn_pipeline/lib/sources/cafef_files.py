@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vn_pipeline.lib import columns
 from vn_pipeline.lib.sources.vnstock_files import (
     CsvText,
     bar_price_checks,
@@ -24,6 +23,7 @@ from vn_pipeline.lib.sources.vnstock_files import (
     reject,
     reject_lines,
 )
+from vn_pipeline.lib.warehouse import columns
 
 PRICE_COLUMNS: tuple[str, ...] = (
     "trading_date",

@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vn_pipeline.lib import columns
 from vn_pipeline.lib.market.calendar import last_trading_day_on_or_before
 from vn_pipeline.lib.market.exchanges import is_valid_symbol, normalize_exchange, price_limits
 from vn_pipeline.lib.market.sessions import VN_TZ
@@ -31,6 +30,7 @@ from vn_pipeline.lib.sources.vnstock_files import (
     read_intraday_file,
     reject,
 )
+from vn_pipeline.lib.warehouse import columns
 
 # No listed stock has traded near 10 million VND a share: a reference price above it is a file priced in VND
 # where thousands of VND were expected (171,000 kVND for FRT's 171.0).

@@ -1,5 +1,5 @@
 """The one protocol every market-data source implements: for a window of trading days, each dataset in the
-warehouse's column layouts (``lib/columns.py``), and which datasets the source provides at all.
+warehouse's column layouts (``lib/warehouse/columns.py``), and which datasets the source provides at all.
 
 Assets call a source without knowing which it is; adding a vendor means adding a class. A dataset a source
 does not provide is not an empty frame: the asset leaves what the warehouse holds for the window alone.

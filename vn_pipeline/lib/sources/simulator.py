@@ -32,12 +32,12 @@ from functools import cache, lru_cache
 import numpy as np
 import pandas as pd
 
-from vn_pipeline.lib import columns
 from vn_pipeline.lib.market.exchanges import EXCHANGES, price_limits_array
 from vn_pipeline.lib.market.sessions import CONTINUOUS, VN_TZ, sessions
 from vn_pipeline.lib.sources import simulator_intraday as intraday
 from vn_pipeline.lib.sources.simulator_daily import STREAM_TICKS, AlphaEffect, DailyPath, DayRecord
 from vn_pipeline.lib.sources.universe import PUBLIC_COLUMNS, universe_frame
+from vn_pipeline.lib.warehouse import columns
 
 LISTING_COLUMNS = list(columns.LISTINGS)
 BAR_COLUMNS = list(columns.DAILY_BARS)

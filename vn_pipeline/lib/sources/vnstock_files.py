@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vn_pipeline.lib import columns
 from vn_pipeline.lib.market.exchanges import is_valid_symbol, normalize_exchange
+from vn_pipeline.lib.warehouse import columns
 
 VN_TZ_NAME = "Asia/Ho_Chi_Minh"
 
