@@ -62,4 +62,5 @@ def test_flat_windows_of_illiquid_names_pass_and_another_nan_fails(warehouse_url
         )  # fmt: skip
     assert recheck.success and recheck.errors == [CHECK]  # an ERROR-severity failure: the demo would exit 1
     assert recheck.metadata[CHECK]["offending_rows"] == 1
-    assert f"| {liquid}" in recheck.metadata[CHECK]["sample"] and "rsqr_60" in recheck.metadata[CHECK]["sample"]
+    (sample,) = [record.data for record in recheck.metadata[CHECK]["sample"].records]
+    assert sample["symbol"] == liquid and sample["trading_date"] == str(END) and "rsqr_60" in sample["nan_features"]

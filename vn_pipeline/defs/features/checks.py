@@ -34,7 +34,7 @@ def features_nan_only_in_warmup(
             f"{len(UNDEFINED_ON_FLAT)} features of UNDEFINED_ON_FLAT where their window is flat",
             "offending_rows": len(offending),
             "rows_nan_only_on_flat_windows": len(with_nan) - len(offending),
-            "sample": dg.MetadataValue.md(offending.head(20).to_markdown(index=False) if len(offending) else "none"),
+            "sample": table(offending.head(20)),
         },
     )
 
