@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from vn_pipeline.lib.market_data.bars import BAR_1D_COLUMNS, BAR_1M_COLUMNS, daily_bars_from_ticks, minute_bars
-from vn_pipeline.lib.sources.simulator import MarketSimulator, SimulatorConfig
+from vn_pipeline.lib.sources.simulator.market import MarketSimulator, SimulatorConfig
 
 DEFAULT_DAY = dt.date(2026, 2, 24)  # a recent trading day (Tuesday)
 REPEATS = 3

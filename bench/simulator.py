@@ -11,7 +11,7 @@ import json
 import sys
 import time
 
-from vn_pipeline.lib.sources.simulator import MarketSimulator, SimulatorConfig
+from vn_pipeline.lib.sources.simulator.market import MarketSimulator, SimulatorConfig
 
 
 def main() -> None:

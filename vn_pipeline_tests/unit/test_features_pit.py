@@ -115,7 +115,7 @@ def test_adjust_prices_falls_back_to_ratio_and_keeps_rows() -> None:
 
 def test_adjust_prices_on_simulated_stock_dividends() -> None:
     """The simulator's ex-date cuts (reference_before → reference_after) vanish from the adjusted closes."""
-    from vn_pipeline.lib.sources.simulator import MarketSimulator, SimulatorConfig
+    from vn_pipeline.lib.sources.simulator.market import MarketSimulator, SimulatorConfig
 
     sim = MarketSimulator(SimulatorConfig(universe="vn30", n_symbols=30))
     first, last = dt.date(2019, 1, 2), dt.date(2019, 12, 31)

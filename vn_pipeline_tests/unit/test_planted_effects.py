@@ -41,8 +41,8 @@ from vn_pipeline.lib.ml import (
     walk_forward_splits,
     walk_forward_train,
 )
-from vn_pipeline.lib.sources import simulator as simmod
-from vn_pipeline.lib.sources.simulator import AlphaEffect, MarketSimulator, SimulatorConfig
+from vn_pipeline.lib.sources.simulator import market as simmod
+from vn_pipeline.lib.sources.simulator.market import AlphaEffect, MarketSimulator, SimulatorConfig
 
 GENESIS, END = dt.date(2022, 1, 4), dt.date(2023, 9, 29)  # ~1.7 years
 STRENGTH = 0.15

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from vn_pipeline.lib.market.exchanges import board_lot, on_tick_grid, price_limits_array, tick_sizes
-from vn_pipeline.lib.sources import simulator as simmod
-from vn_pipeline.lib.sources.simulator import MarketSimulator, SimulatorConfig
+from vn_pipeline.lib.sources.simulator import market as simmod
+from vn_pipeline.lib.sources.simulator.market import MarketSimulator, SimulatorConfig
 
 START = dt.date(2019, 1, 2)
 DAY = dt.date(2024, 6, 4)

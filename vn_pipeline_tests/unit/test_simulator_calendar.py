@@ -6,9 +6,9 @@ import datetime as dt
 import numpy as np
 
 from vn_pipeline.lib.market.calendar import OFFICIAL_THROUGH, trading_days
-from vn_pipeline.lib.sources.simulator import MarketSimulator, SimulatorConfig
-from vn_pipeline.lib.sources.simulator_daily import DailyPath
-from vn_pipeline.lib.sources.universe import universe_frame
+from vn_pipeline.lib.sources.simulator.daily import DailyPath
+from vn_pipeline.lib.sources.simulator.market import MarketSimulator, SimulatorConfig
+from vn_pipeline.lib.sources.simulator.universe import universe_frame
 
 GENESIS = dt.date(2026, 1, 5)
 

@@ -7,8 +7,8 @@ from datetime import date
 import pandas as pd
 
 from vn_pipeline.lib.market.indices import cap_weighted_index
-from vn_pipeline.lib.sources.simulator import MarketSimulator
-from vn_pipeline.lib.sources.universe import vn30
+from vn_pipeline.lib.sources.simulator.market import MarketSimulator
+from vn_pipeline.lib.sources.simulator.universe import vn30
 
 
 def simulated_vn30(simulator: MarketSimulator, end: date) -> pd.DataFrame:

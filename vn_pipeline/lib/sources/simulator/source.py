@@ -7,9 +7,9 @@ from datetime import date
 import pandas as pd
 
 from vn_pipeline.lib.market.calendar import trading_days
-from vn_pipeline.lib.sources.benchmarks import simulated_vn30
 from vn_pipeline.lib.sources.protocol import DATASETS, ListingBatch, TickBatch
-from vn_pipeline.lib.sources.simulator import MarketSimulator
+from vn_pipeline.lib.sources.simulator.benchmarks import simulated_vn30
+from vn_pipeline.lib.sources.simulator.market import MarketSimulator
 
 
 class SimulatorSource:

@@ -5,7 +5,7 @@ and its state only from days < D, so extending the path later never changes earl
 made at the width of the "full" universe and sliced, so every universe / n_symbols cap is an exact prefix of
 the full market (VN30 prices are the same whichever universe you ask for).
 
-Value design (see simulator_intraday): the daily bar fixes O/H/L/C, volume V (lots) and value = lot * S with
+Value design (see simulator.intraday): the daily bar fixes O/H/L/C, volume V (lots) and value = lot * S with
 S = V*L + tick(L)*k, i.e. value is chosen here, cheaply, on the lattice that tick-level trades can reach
 exactly; ticks() then constructs trades that hit it to the VND.
 
@@ -48,11 +48,11 @@ import pandas as pd
 
 from vn_pipeline.lib.market.calendar import OFFICIAL_THROUGH, trading_days
 from vn_pipeline.lib.market.exchanges import board_lot, exchange_codes, price_limits_array
-from vn_pipeline.lib.sources.universe import SECTORS
+from vn_pipeline.lib.sources.simulator.universe import SECTORS
 
 STREAM_PARAMS = 0  # per-symbol parameters (volatility, foreign share, ...)
 STREAM_DAILY = 1
-STREAM_TICKS = 2  # used by simulator_intraday
+STREAM_TICKS = 2  # used by simulator.intraday
 
 DIVIDEND_PROB = 1 / 500  # ~1 stock dividend per symbol every two years
 DIVIDEND_RATIOS = np.array([0.10, 0.15, 0.20, 0.25, 0.30, 0.50])

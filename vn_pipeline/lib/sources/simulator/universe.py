@@ -3,7 +3,7 @@
 "vn30" is the real VN30 list (data/vn30.csv). "full" is those 30 followed by ~1,570 synthetic tickers spread
 across HOSE/HNX/UPCoM. The synthetic part is generated from a FIXED seed, independent of the simulator seed,
 so symbol lists are stable across simulations; and because "vn30" is exactly the first 30 rows of "full", the
-simulator can treat every universe as a prefix of "full" (see simulator_daily: same draws, same paths).
+simulator can treat every universe as a prefix of "full" (see simulator.daily: same draws, same paths).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ PUBLIC_COLUMNS = ["symbol", "exchange", "instrument_type", "sector", "listed_on"
 @cache
 def vn30() -> pd.DataFrame:
     """The real VN30 rows with their seed parameters (price level, shares, liquidity, beta)."""
-    text = resources.files("vn_pipeline.lib.sources").joinpath("data/vn30.csv").read_text("utf-8")
+    text = resources.files("vn_pipeline.lib.sources.simulator").joinpath("data/vn30.csv").read_text("utf-8")
     lines = "\n".join(line for line in text.splitlines() if line.strip() and not line.startswith("#"))
     df = pd.read_csv(io.StringIO(lines))
     df["listed_on"] = [dt.date.fromisoformat(s) for s in df["listed_on"]]

@@ -6,13 +6,13 @@
 
 Guarantees (tested in vn_pipeline_tests/unit/test_simulator*.py):
 - deterministic for a seed, and point-in-time: day D depends only on the seed and days <= D, whatever window
-  is requested (simulator_daily); ticks(D) depend only on (seed, D, symbol);
+  is requested (simulator.daily); ticks(D) depend only on (seed, D, symbol);
 - every price on the exchange's tick grid and inside the day's [floor, ceiling]; volumes in board lots;
-- ticks(D) aggregate exactly (open/high/low/close/volume/value) to daily_bars for D (simulator_intraday);
+- ticks(D) aggregate exactly (open/high/low/close/volume/value) to daily_bars for D (simulator.intraday);
 - no signal without planted effects: every symbol's daily log return is symmetric about 0 (no drift, no
   volatility-drag offset, no carry after limit days), so nothing predicts the cross-sectional rank of returns.
 
-Planted effects (SimulatorConfig.alpha_effects, default none; defined in simulator_daily):
+Planted effects (SimulatorConfig.alpha_effects, default none; defined in simulator.daily):
     SimulatorConfig(alpha_effects=(AlphaEffect("short_term_reversal", 0.1),
                                    AlphaEffect("foreign_flow_momentum", 0.1)))
 - short_term_reversal: day D+1's return gets -strength x (symbol's idio vol) x z(past `lookback`=5-day return).
@@ -34,9 +34,9 @@ import pandas as pd
 
 from vn_pipeline.lib.market.exchanges import EXCHANGES, price_limits_array
 from vn_pipeline.lib.market.sessions import CONTINUOUS, VN_TZ, sessions
-from vn_pipeline.lib.sources import simulator_intraday as intraday
-from vn_pipeline.lib.sources.simulator_daily import STREAM_TICKS, AlphaEffect, DailyPath, DayRecord
-from vn_pipeline.lib.sources.universe import PUBLIC_COLUMNS, universe_frame
+from vn_pipeline.lib.sources.simulator import intraday
+from vn_pipeline.lib.sources.simulator.daily import STREAM_TICKS, AlphaEffect, DailyPath, DayRecord
+from vn_pipeline.lib.sources.simulator.universe import PUBLIC_COLUMNS, universe_frame
 from vn_pipeline.lib.warehouse import columns
 
 LISTING_COLUMNS = list(columns.LISTINGS)

@@ -1,6 +1,6 @@
 """Intraday trades for one simulated day, consistent to the VND with the daily bar.
 
-Design (daily value vs ticks): the daily bar is the source of truth. simulator_daily picks O/H/L/C, volume
+Design (daily value vs ticks): the daily bar is the source of truth. simulator.daily picks O/H/L/C, volume
 V (lots) and a value S (lot-VND) on the lattice S = V*L + tick(L)*k. Every grid price between L and H is
 congruent to L modulo tick(L) (HOSE ticks 10 | 50 | 100 and the regime boundaries are multiples of all of
 them), so S is exactly reachable. Per symbol:
