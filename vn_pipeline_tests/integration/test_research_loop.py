@@ -18,6 +18,7 @@ from vn_pipeline.lib.ml.registry import load_models
 from vn_pipeline.lib.risk.inputs import read_risk_inputs
 from vn_pipeline.lib.risk.report import StressWindow, build_report
 from vn_pipeline.runner import run_job, run_window
+from vn_pipeline_tests.instances import postgres_instance
 
 END = date(2023, 12, 29)  # a window no other test in the session writes
 MODEL_DAYS = 100
@@ -36,7 +37,7 @@ def research(warehouse_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
         "warehouse": WarehouseResource(database_url=warehouse_url),
         "market_source": MarketSourceResource(n_symbols=12, intraday_since=END.isoformat()),
     }
-    with dg.DagsterInstance.local_temp(str(tmp_path_factory.mktemp("dagster_research"))) as instance:
+    with postgres_instance(warehouse_url, str(tmp_path_factory.mktemp("dagster_research"))) as instance:
         runs = {"market": run_window(defs, "market_data", START, END, instance, resources=resources)}
         runs["features"] = run_window(defs, "features", START, END, instance, resources=resources)
         config = {"ops": {"ml__lgbm_model": {"config": {"start": MODEL_START.isoformat(), **MODEL_CONFIG,
