@@ -19,11 +19,11 @@ import psycopg
 from vn_pipeline.lib import warehouse
 from vn_pipeline.lib.market.calendar import last_trading_day_on_or_before, previous_trading_day
 from vn_pipeline.lib.paths import state_dir
-from vn_pipeline.lib.sources.landing import LandingSource, known_exchanges, scan_landing_dir
 from vn_pipeline.lib.sources.protocol import MarketSource
 from vn_pipeline.lib.sources.simulator.daily import AlphaEffect
 from vn_pipeline.lib.sources.simulator.market import MarketSimulator, SimulatorConfig
 from vn_pipeline.lib.sources.simulator.source import SimulatorSource
+from vn_pipeline.lib.sources.vendors.landing import LandingSource, known_exchanges, scan_landing_dir
 from vn_pipeline.lib.warehouse.quarantine import replace_quarantine
 from vn_pipeline.lib.warehouse.reads import closes_before, date_span
 from vn_pipeline.lib.warehouse.snapshots import run_snapshot

@@ -112,7 +112,7 @@ FLOWS = [
 
 @pytest.fixture(scope="module")
 def loaded(dbt_db_url: str) -> str:
-    from vn_pipeline.lib.sources.vnstock_files import read_intraday_file
+    from vn_pipeline.lib.sources.vendors.vnstock_files import read_intraday_file
 
     ticks = read_intraday_file(VCI_INTRADAY / "BKC.csv", exchange="HNX").ticks  # a real session of D1
     assert ticks["trading_date"].iloc[0] == D1

@@ -18,8 +18,8 @@ import pytest
 from vn_pipeline.definitions import defs
 from vn_pipeline.defs.automation.sensors import landing_file_sensor
 from vn_pipeline.defs.resources import MarketSourceResource, WarehouseResource
-from vn_pipeline.lib.sources.landing import peek_trading_date
-from vn_pipeline.lib.sources.vnstock_files import MAX_FILE_BYTES
+from vn_pipeline.lib.sources.vendors.csv_text import MAX_FILE_BYTES
+from vn_pipeline.lib.sources.vendors.landing import peek_trading_date
 from vn_pipeline_tests import hostile_files as hostile
 from vn_pipeline_tests.instances import postgres_instance
 from vn_pipeline_tests.real_data import VN_REAL, needs_vn_real

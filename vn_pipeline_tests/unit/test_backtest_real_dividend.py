@@ -13,7 +13,7 @@ import pytest
 from vn_pipeline.lib.backtest import Rules, run_backtest
 from vn_pipeline.lib.backtest.audit import fill_violations
 from vn_pipeline.lib.market.exchanges import price_limits, round_down_to_tick
-from vn_pipeline.lib.sources.cafef_files import read_cafef_prices
+from vn_pipeline.lib.sources.vendors.cafef_files import read_cafef_prices
 from vn_pipeline_tests.real_data import VN_REAL, needs_vn_real
 
 CAFEF_VCB = VN_REAL / "cafef" / "VCB"

@@ -27,7 +27,7 @@ import pytest
 from vn_pipeline.lib.market.exchanges import is_on_tick
 from vn_pipeline.lib.market.sessions import trading_minutes
 from vn_pipeline.lib.market_data.bars import daily_bars_from_ticks, minute_bars
-from vn_pipeline.lib.sources.vnstock_files import IntradayFile, read_daily_bars_file, read_intraday_file
+from vn_pipeline.lib.sources.vendors.vnstock_files import IntradayFile, read_daily_bars_file, read_intraday_file
 from vn_pipeline_tests.real_data import VN_REAL, needs_vn_real
 
 VCI = VN_REAL / "vnstock_vci"

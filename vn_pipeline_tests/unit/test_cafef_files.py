@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vn_pipeline.lib.sources.cafef_files import (
+from vn_pipeline.lib.sources.vendors.cafef_files import (
     FLOW_COLUMNS,
     read_cafef_foreign_flows,
     read_cafef_prices,
 )
-from vn_pipeline.lib.sources.vnstock_files import VendorFileError
+from vn_pipeline.lib.sources.vendors.csv_text import VendorFileError
 from vn_pipeline_tests.real_data import VN_REAL, needs_vn_real
 
 CAFEF = VN_REAL / "cafef"

@@ -11,14 +11,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from vn_pipeline.lib.sources.landing import (
+from vn_pipeline.lib.sources.vendors.csv_text import MAX_FILE_BYTES
+from vn_pipeline.lib.sources.vendors.landing import (
     LandedDay,
     land_files,
     peek_trading_date,
     scan_landing_dir,
     symbol_from_name,
 )
-from vn_pipeline.lib.sources.vnstock_files import MAX_FILE_BYTES, read_intraday_file
+from vn_pipeline.lib.sources.vendors.vnstock_files import read_intraday_file
 from vn_pipeline_tests import hostile_files as hostile
 from vn_pipeline_tests.real_data import VN_REAL, needs_vn_real
 

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vn_pipeline.lib.sources.vnstock_files import (
+from vn_pipeline.lib.sources.vendors.csv_text import VendorFileError
+from vn_pipeline.lib.sources.vendors.vnstock_files import (
     RAW_TICK_COLUMNS,
-    VendorFileError,
     estimate_daily_value,
     read_daily_bars_file,
     read_intraday_file,

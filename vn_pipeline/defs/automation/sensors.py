@@ -9,7 +9,7 @@ import dagster as dg
 from vn_pipeline.defs.automation.jobs import backtest, landing_file_ingest, market_daily_close, risk
 from vn_pipeline.defs.partitions import trading_days
 from vn_pipeline.defs.resources import MarketSourceResource
-from vn_pipeline.lib.sources.landing import scan_landing_dir
+from vn_pipeline.lib.sources.vendors.landing import scan_landing_dir
 
 PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"  # set by Dagster on a run over a partition range
 BACKFILL_TAG = "dagster/backfill"  # set by Dagster on every run a backfill launches

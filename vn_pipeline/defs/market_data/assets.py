@@ -17,8 +17,8 @@ from vn_pipeline.defs.resources import MarketSourceResource, WarehouseResource
 from vn_pipeline.lib.market_data.bar_rules import untraded_symbols
 from vn_pipeline.lib.market_data.bars import combine_daily, daily_bars_from_ticks, minute_bars
 from vn_pipeline.lib.market_data.tick_rules import validate_ticks
-from vn_pipeline.lib.sources.landing import FILE_RULES
 from vn_pipeline.lib.sources.protocol import Dataset, MarketSource, TickBatch
+from vn_pipeline.lib.sources.vendors.landing import FILE_RULES
 from vn_pipeline.lib.warehouse.quarantine import read_quarantine
 from vn_pipeline.lib.warehouse.reads import read_symbol_days
 

@@ -10,7 +10,7 @@ from vn_pipeline.defs.partitions import trading_days
 from vn_pipeline.defs.resources import WarehouseResource
 from vn_pipeline.lib.market_data.bar_rules import missing_bars, ohlc_violations, volume_mismatches
 from vn_pipeline.lib.market_data.tick_rules import TICK_COLUMNS, validate_ticks
-from vn_pipeline.lib.sources.landing import FILE_RULES, HARMLESS_FILE_RULES
+from vn_pipeline.lib.sources.vendors.landing import FILE_RULES, HARMLESS_FILE_RULES
 from vn_pipeline.lib.warehouse.quarantine import read_quarantine
 from vn_pipeline.lib.warehouse.tick_totals import (
     RUNNING_TOTAL_RULE,

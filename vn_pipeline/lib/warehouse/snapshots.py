@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from vn_pipeline.lib.sources.landing import LandingFile
+from vn_pipeline.lib.sources.vendors.landing import LandingFile
 
 
 def run_snapshot(

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vn_pipeline.lib.sources.vnstock_files import (
+from vn_pipeline.lib.sources.vendors.csv_text import (
     CsvText,
     bar_price_checks,
     concat_rejected,

@@ -23,13 +23,8 @@ from vn_pipeline.lib.market.calendar import last_trading_day_on_or_before
 from vn_pipeline.lib.market.exchanges import is_valid_symbol, normalize_exchange, price_limits
 from vn_pipeline.lib.market.sessions import VN_TZ
 from vn_pipeline.lib.sources.protocol import ListingBatch, TickBatch
-from vn_pipeline.lib.sources.vnstock_files import (
-    IntradayFile,
-    VendorFileError,
-    concat_rejected,
-    read_intraday_file,
-    reject,
-)
+from vn_pipeline.lib.sources.vendors.csv_text import VendorFileError, concat_rejected, reject
+from vn_pipeline.lib.sources.vendors.vnstock_files import IntradayFile, read_intraday_file
 from vn_pipeline.lib.warehouse import columns
 
 # No listed stock has traded near 10 million VND a share: a reference price above it is a file priced in VND
