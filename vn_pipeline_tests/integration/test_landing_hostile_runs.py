@@ -129,6 +129,8 @@ def test_bad_files_cost_only_themselves_and_never_erase_a_stored_day(tmp_path, w
     assert ingested.metadata["by_rule"].data == {"implausible_price": 1, "missing_columns": 1, "no_valid_rows": 1,
                                                  "file_too_large": 1}  # fmt: skip
     assert ingested.metadata["duplicate_files"].value == 1
+    listed = {(r.data["symbol"], r.data["rule"]) for r in ingested.metadata["files"].records}  # a typed table
+    assert listed == {*KEPT.items(), ("FRT", "duplicate_file")}
     # 13 bad rows of ~3,900 trades (duplicates are no bad trades): under the 1% limit, the bars are built
     assert checks["raw_ticks_obey_market_rules"].passed
     assert checks["ticks_follow_vendor_running_total"].passed

@@ -11,8 +11,8 @@ from datetime import date
 import dagster as dg
 import pandas as pd
 
-from vn_pipeline.defs.common import logged_result, window
-from vn_pipeline.defs.partitions import trading_days
+from vn_pipeline.defs.common import COMMON as SHARED
+from vn_pipeline.defs.common import LISTINGS, logged_result, window
 from vn_pipeline.defs.resources import MarketSourceResource, WarehouseResource
 from vn_pipeline.lib.market_data.bar_rules import untraded_symbols
 from vn_pipeline.lib.market_data.bars import combine_daily, daily_bars_from_ticks, minute_bars
@@ -22,14 +22,7 @@ from vn_pipeline.lib.sources.vendors.landing import FILE_RULES
 from vn_pipeline.lib.warehouse.quarantine import read_quarantine
 from vn_pipeline.lib.warehouse.reads import read_symbol_days
 
-__all__ = ["ASSETS", "COMMON", "logged_result", "window"]
-
-COMMON = {
-    "partitions_def": trading_days,
-    "backfill_policy": dg.BackfillPolicy.single_run(),
-    "group_name": "market_data",
-    "owners": ["team:market-data"],
-}
+COMMON = {**SHARED, "group_name": "market_data", "owners": ["team:market-data"]}
 
 
 def _source(
@@ -70,7 +63,7 @@ def _with_kept(warehouse: WarehouseResource, table: str, frame: pd.DataFrame, ke
     return pd.concat([frame, stored], ignore_index=True) if len(stored) else frame
 
 
-@dg.asset(key=["market", "listings"], kinds={"timescaledb", "python"}, **COMMON)
+@dg.asset(key=LISTINGS, kinds={"timescaledb", "python"}, **COMMON)
 def listings(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, market_source: MarketSourceResource
 ) -> dg.MaterializeResult:

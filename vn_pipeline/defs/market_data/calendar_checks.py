@@ -4,7 +4,8 @@ from datetime import date
 
 import dagster as dg
 
-from vn_pipeline.defs.market_data.assets import listings, window
+from vn_pipeline.defs.common import window
+from vn_pipeline.defs.market_data.assets import listings
 from vn_pipeline.defs.partitions import trading_days
 from vn_pipeline.lib.market.calendar import OFFICIAL_THROUGH, is_provisional, next_trading_day
 

@@ -5,7 +5,8 @@ import json
 import dagster as dg
 import pandas as pd
 
-from vn_pipeline.defs.market_data.assets import listings, ohlcv_1d, ohlcv_1m, raw_ticks, window
+from vn_pipeline.defs.common import table, window
+from vn_pipeline.defs.market_data.assets import listings, ohlcv_1d, ohlcv_1m, raw_ticks
 from vn_pipeline.defs.partitions import trading_days
 from vn_pipeline.defs.resources import WarehouseResource
 from vn_pipeline.lib.market_data.bar_rules import missing_bars, ohlc_violations, volume_mismatches
@@ -24,8 +25,8 @@ SAMPLE_ROWS = 20
 MAX_QUARANTINE_RATE = 0.01
 
 
-def _sample(frame: pd.DataFrame) -> dg.MetadataValue:
-    return dg.MetadataValue.md(frame.head(SAMPLE_ROWS).to_markdown(index=False) if len(frame) else "none")
+def _sample(frame: pd.DataFrame) -> dg.TableMetadataValue:
+    return table(frame.head(SAMPLE_ROWS))
 
 
 @dg.asset_check(asset=raw_ticks, blocking=True, partitions_def=trading_days)
