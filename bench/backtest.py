@@ -163,7 +163,7 @@ def pandas_event_loop(
             have = positions.get(s, 0.0)
             if have:
                 whole = float(math.floor(have * k_day[s] + 1e-6))
-                locks.setdefault(s, []).append((i + rules.bonus_lock_bars, whole - have))
+                locks.setdefault(s, []).append((i + rules.bonus_lock_days, whole - have))
                 positions[s] = whole
             if targets is not None and s in targets:
                 targets[s] = float(math.floor(targets[s] * k_day[s] + 1e-6))

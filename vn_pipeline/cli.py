@@ -76,6 +76,7 @@ BACKTEST_COLUMNS = {
 
 
 def _print_backtests(url: str) -> None:
+    from vn_pipeline.lib.backtest import Rules
     from vn_pipeline.lib.backtest.store import load_runs
     from vn_pipeline.lib.warehouse import connect
 
@@ -85,8 +86,9 @@ def _print_backtests(url: str) -> None:
         return
     order = {"topk": 0, "vn30": 9}
     rows.sort(key=lambda r: (order.get(r[0], 5), r[0]))
-    say(f"backtests {rows[0][1]} → {rows[0][2]} (fees 0.15%/side + 0.1% sale tax, 100-share lots, T+2, limit locks;"
-         " Sharpe 90% bootstrap band):")  # fmt: skip
+    rules = Rules()  # the demo's backtests run on the defaults
+    say(f"backtests {rows[0][1]} → {rows[0][2]} (fees {rules.buy_fee:.2%}/side + {rules.sale_tax:.1%} sale tax, "
+        f"{rules.lot}-share lots, T+{rules.settlement_days}, limit locks; Sharpe 90% bootstrap band):")
     print("    " + f"{'strategy':<13}" + "".join(f"{h:>9}" for h in BACKTEST_COLUMNS.values()) + "   Sharpe band")
     for strategy, _, _, stats in rows:
         cells = "".join(f"{_number(stats.get(k)):>9}" for k in BACKTEST_COLUMNS)

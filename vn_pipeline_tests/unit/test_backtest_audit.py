@@ -101,7 +101,7 @@ def test_a_real_backtest_passes_its_own_audit() -> None:
     bars = {k: v / factor.cumprod() for k, v in bars.items() if k != "volume"} | {"volume": bars["volume"]}
     bars["share_factor"] = factor
     for fill in ("next_open", "close"):
-        rules = Rules(fill=fill, bonus_lock_bars=5)
+        rules = Rules(fill=fill, bonus_lock_days=5)
         res = run_backtest(weights, bars, 1e9, rules)
         assert len(res.trades) > 50 and (res.trades["shares"] % 100 != 0).any()  # odd lots from bonus shares
         assert fill_violations(res.trades, bars, rules).empty
@@ -114,7 +114,7 @@ def test_bonus_shares_odd_lot_and_listing_lock() -> None:
     factor = pd.DataFrame(1.0, index=BARS["close"].index, columns=BARS["close"].columns)
     factor.iloc[2, 0] = 1.12  # A: 100 shares become 112 on bar 2; the 12 bonus shares list on bar 2 + 3
     bars = BARS | {"share_factor": factor}
-    rules = Rules(bonus_lock_bars=3)
+    rules = Rules(bonus_lock_days=3)
     buy = (1, "A", "buy", 100, 10.0, 0)
     whole_then_odd = _fills(buy, (4, "A", "sell", 100, 10.0, 3), (5, "A", "sell", 12, 10.0, 3))
     assert _rules_broken(whole_then_odd, bars, rules) == []

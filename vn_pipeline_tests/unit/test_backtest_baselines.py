@@ -20,7 +20,7 @@ def _random_closes(seed: int = 0, n_symbols: int = 8) -> pd.DataFrame:
 def test_ma_momentum_holds_uptrends_only() -> None:
     up = np.linspace(10, 20, len(IDX))
     close = pd.DataFrame({"UP": up, "DOWN": up[::-1], "FLAT": np.full(len(IDX), 15.0)}, index=IDX)
-    w = ma_momentum(close, fast=5, slow=20, rebalance_every=5)
+    w = ma_momentum(close, fast=5, slow=20, rebalance_days=5)
     decided = w.dropna(how="all")
     assert decided.index[0] == IDX[0] and (decided.iloc[0] == 0).all()  # not enough history yet: cash
     late = decided.loc[IDX[30] :]
@@ -57,7 +57,7 @@ def test_bollinger_fills_free_slots_with_the_most_oversold_first() -> None:
 
 
 @pytest.mark.parametrize("strategy", [
-    lambda c: ma_momentum(c, fast=5, slow=20, rebalance_every=1),
+    lambda c: ma_momentum(c, fast=5, slow=20, rebalance_days=1),
     lambda c: bollinger_reversion(c, window=10, n_std=1.0, max_positions=3),
 ])  # fmt: skip
 def test_baseline_decisions_never_see_later_prices(strategy) -> None:

@@ -48,7 +48,7 @@ def reference_plan(
             if pos[j] > 0:
                 whole = math.floor(pos[j] * k + 1e-6)
                 cancelled[t, j] = pos[j] * k - whole if pos[j] * k - whole > 1e-6 else 0.0  # not float noise
-                locks[j].append((t + rules.bonus_lock_bars, whole - pos[j]))
+                locks[j].append((t + rules.bonus_lock_days, whole - pos[j]))
                 pos[j] = float(whole)
             if j in targets:
                 targets[j] = float(math.floor(targets[j] * k + 1e-6))
@@ -313,7 +313,7 @@ def test_bonus_shares_wait_for_listing_and_the_odd_lot_is_sold_on_its_own() -> N
     bars = flat_bars({"A": [10.0] * n}) | {"share_factor": factor}
     weights = np.full((n, 1), np.nan)
     weights[0], weights[5] = 0.5, 0.0  # buy, then exit right after the ex-date
-    rules = Rules(bonus_lock_bars=20)
+    rules = Rules(bonus_lock_days=20)
     plan = plan_orders(weights, bars, bars["close"], 2_100.0, rules)
     sold = {int(t): -plan.size[t, 0] for t in np.flatnonzero(np.nan_to_num(plan.size[:, 0]) < 0)}
     # The 100 settled shares go at once (whole lot); the 12 bonus shares only once listed, bar 5 + 20, as an odd lot.

@@ -33,7 +33,7 @@ def test_the_audit_rebuilds_the_rules_a_run_was_configured_with() -> None:
     config = TopkConfig(fill="close", sale_tax=0.002, bonus_lock_days=3, k=5)
     stored = json.loads(json.dumps(config.model_dump()))  # as backtest.runs.params holds it
     assert BacktestConfig.rules_of_run(stored) == config.rules()
-    assert config.rules().bonus_lock_bars == 3 and config.rules() != BacktestConfig().rules()
+    assert config.rules().bonus_lock_days == 3 and config.rules() != BacktestConfig().rules()
 
 
 def test_bonus_issues_on_one_ex_date_add_up_and_other_actions_credit_nothing() -> None:

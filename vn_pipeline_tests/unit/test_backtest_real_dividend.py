@@ -57,7 +57,7 @@ def test_holding_through_the_dividend_earns_the_adjusted_return(vcb) -> None:
     weights = pd.DataFrame({"VCB": np.nan}, index=days)
     weights.loc[START, "VCB"] = 1.0
     weights.loc[EXIT_SIGNAL, "VCB"] = 0.0
-    rules = Rules(bonus_lock_bars=20)
+    rules = Rules(bonus_lock_days=20)
     res = run_backtest(weights, bars, INIT_CASH, rules)
 
     shares = res.positions["VCB"]

@@ -216,6 +216,6 @@ def test_a_cancelled_fraction_is_not_a_losing_trade() -> None:
     # 9,500 shares × 1.125 = 10,687.5: half a share is cancelled on the ex-date; the only round trip is a winner.
     bars = make_bars({"A": [10_000.0] * 2 + [10_000.0 / 1.125] * 2 + [9_500.0] * 3})
     bars["share_factor"] = pd.DataFrame({"A": [1.0, 1.0, 1.125, 1.0, 1.0, 1.0, 1.0]}, index=IDX)
-    res = run_backtest(weights({"A": [0.95, N, N, N, 0.0, N, N]}), bars, 1e8, Rules(bonus_lock_bars=2))
+    res = run_backtest(weights({"A": [0.95, N, N, N, 0.0, N, N]}), bars, 1e8, Rules(bonus_lock_days=2))
     assert res.positions["A"].tolist() == [0, 9_500, 10_687, 10_687, 10_687, 0, 0]
     assert res.stats["win_rate"] == 1.0

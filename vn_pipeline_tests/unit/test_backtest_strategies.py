@@ -29,7 +29,7 @@ def test_topk_dropout_replaces_only_the_worst_n_holdings():
 def test_no_decision_between_rebalances_and_limited_turnover():
     rng = np.random.default_rng(0)
     scores = _scores([dict(zip("ABCDEFGH", rng.normal(size=8), strict=True)) for _ in range(6)])
-    w = topk_dropout(scores, k=4, n_drop=1, rebalance_every=2)
+    w = topk_dropout(scores, k=4, n_drop=1, rebalance_days=2)
     assert w.iloc[[1, 3, 5]].isna().all().all()
     books = [_book(row) for _, row in w.iloc[[0, 2, 4]].iterrows()]
     assert all(len(a - b) <= 1 for a, b in itertools.pairwise(books))

@@ -55,7 +55,7 @@ def test_shares_sellable_from_afternoon_of_t_plus_two() -> None:
 
 
 def test_fee_defaults() -> None:
-    assert Fees(buy_rate=0.0015, sell_rate=0.0015, sale_tax_rate=0.001) == DEFAULT_FEES
+    assert Fees(buy_fee=0.0015, sell_fee=0.0015, sale_tax=0.001) == DEFAULT_FEES
     assert DEFAULT_FEES.buy_cost(100_000_000) == pytest.approx(150_000)
     assert DEFAULT_FEES.sell_cost(100_000_000) == pytest.approx(250_000)  # 0.15% + 0.1% tax
     assert DEFAULT_FEES.round_trip_rate == pytest.approx(0.004)
@@ -64,8 +64,8 @@ def test_fee_defaults() -> None:
 
 def test_fees_are_frozen_and_validated() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
-        DEFAULT_FEES.buy_rate = 0.0  # type: ignore[misc]
-    custom = Fees(buy_rate=0.001, sell_rate=0.001)
+        DEFAULT_FEES.buy_fee = 0.0  # type: ignore[misc]
+    custom = Fees(buy_fee=0.001, sell_fee=0.001)
     assert custom.sell_cost(1_000_000) == pytest.approx(2_000)
     with pytest.raises(ValueError):
-        Fees(buy_rate=-0.001)
+        Fees(buy_fee=-0.001)

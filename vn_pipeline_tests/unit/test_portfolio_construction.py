@@ -195,7 +195,7 @@ def _book(n_days: int = 160, n_names: int = 15, seed: int = 4) -> tuple[pd.DataF
     scores = pd.DataFrame(
         np.random.default_rng(seed + 1).normal(size=rets.shape), index=rets.index.date, columns=rets.columns
     )
-    weights = topk_dropout(scores, k=8, n_drop=2, rebalance_every=5, keep_held=False)
+    weights = topk_dropout(scores, k=8, n_drop=2, rebalance_days=5, keep_held=False)
     return weights, rets, scores
 
 
@@ -290,7 +290,7 @@ def test_reweight_turnover_cap_between_decisions():
         pd.DataFrame(np.tile(np.arange(15.0), (len(rets), 1)), index=rets.index.date, columns=rets.columns),
         k=8,
         n_drop=0,
-        rebalance_every=5,
+        rebalance_days=5,
         keep_held=False,
     )
     free = reweight(weights, rets, "min_variance", max_weight=0.3)

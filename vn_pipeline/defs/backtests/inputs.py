@@ -8,6 +8,7 @@ import dagster as dg
 from vn_pipeline.defs.resources import WarehouseResource
 from vn_pipeline.lib.backtest import Rules
 from vn_pipeline.lib.backtest.inputs import trading_window
+from vn_pipeline.lib.market.fees import DEFAULT_FEES
 
 
 class BacktestConfig(dg.Config):
@@ -19,14 +20,14 @@ class BacktestConfig(dg.Config):
     end: str | None = None
     fill: Literal["next_open", "vwap", "close"] = "next_open"  # the price of the day after the signal
     init_cash: float = 1_000_000_000.0
-    buy_fee: float = 0.0015
-    sell_fee: float = 0.0015
-    sale_tax: float = 0.001
+    buy_fee: float = DEFAULT_FEES.buy_fee
+    sell_fee: float = DEFAULT_FEES.sell_fee
+    sale_tax: float = DEFAULT_FEES.sale_tax
     bonus_lock_days: int = 20  # sessions from a stock dividend's ex-date until its bonus shares can be sold
 
     def rules(self) -> Rules:
         return Rules(buy_fee=self.buy_fee, sell_fee=self.sell_fee, sale_tax=self.sale_tax, fill=self.fill,
-                     bonus_lock_bars=self.bonus_lock_days)  # fmt: skip
+                     bonus_lock_days=self.bonus_lock_days)  # fmt: skip
 
     @classmethod
     def rules_of_run(cls, params: dict) -> Rules:

@@ -89,7 +89,7 @@ def _holding_violations(
     - lot: a buy is whole lots; a sell is whole lots, plus at most the position's odd lot (bonus shares leave
       one, sold on the odd-lot board);
     - settlement: only settled shares are sold. Shares bought at bar F are sellable from F + min_hold_bars,
-      bonus shares credited at ex-date bar X from X + bonus_lock_bars.
+      bonus shares credited at ex-date bar X from X + bonus_lock_days.
     """
     lot, hold = rules.lot, rules.min_hold_bars
     bad = {"lot": ([], []), "settlement": ([], [])}
@@ -103,7 +103,7 @@ def _holding_violations(
             while done < len(ex_bars) and ex_bars[done] <= row.bar:
                 x = ex_bars[done]
                 whole = int(np.floor(held * factor[x, j] + 1e-6))
-                locks.append((x + rules.bonus_lock_bars, whole - held))
+                locks.append((x + rules.bonus_lock_days, whole - held))
                 held, done = whole, done + 1
             if row.side == "buy":
                 if row.shares % lot:

@@ -15,7 +15,7 @@ def _on_rebalance_days(weights: pd.DataFrame, every: int) -> pd.DataFrame:
     return weights.where(pd.Series(keep, index=weights.index), np.nan)
 
 
-def ma_momentum(close: pd.DataFrame, fast: int = 20, slow: int = 60, rebalance_every: int = 5) -> pd.DataFrame:
+def ma_momentum(close: pd.DataFrame, fast: int = 20, slow: int = 60, rebalance_days: int = 5) -> pd.DataFrame:
     """Equal weights over the names whose fast moving average is above the slow one (trend following).
 
     A name needs ``slow`` closes of history before it can be chosen; a day with no such name holds cash."""
@@ -27,7 +27,7 @@ def ma_momentum(close: pd.DataFrame, fast: int = 20, slow: int = 60, rebalance_e
     signal = (fast_ma > slow_ma).astype(float)
     count = signal.sum(axis=1)
     weights = signal.div(count.where(count > 0), axis=0).fillna(0.0)
-    return _on_rebalance_days(weights, rebalance_every)
+    return _on_rebalance_days(weights, rebalance_days)
 
 
 def bollinger_reversion(

@@ -9,7 +9,7 @@ these orders, so the two can never silently diverge.
 The simulation runs on quoted (unadjusted) prices and real share counts, so a lot is 100 real shares and every
 fill can be checked against the exchange's own prices and bands. A stock dividend credits
 ``floor(shares × (1 + ratio))`` at the ex-date's open; the fraction of a share is cancelled, as Vietnamese issuers
-do, and the bonus shares can only be sold once listed (``Rules.bonus_lock_bars``). A position can then hold an odd
+do, and the bonus shares can only be sold once listed (``Rules.bonus_lock_days``). A position can then hold an odd
 lot (1-99 shares), which is sold on the odd-lot board together with, or apart from, whole lots.
 
 The loop itself is a numba kernel over plain arrays: a full market (~1,600 symbols × 10 years) is ~4 M
@@ -103,7 +103,7 @@ def kernel_inputs(
         float(init_cash),
         float(rules.lot),
         int(rules.min_hold_bars),
-        int(rules.bonus_lock_bars),
+        int(rules.bonus_lock_days),
         float(rules.buy_fee),
         float(rules.sell_fee + rules.sale_tax),
         CASH_EPS,

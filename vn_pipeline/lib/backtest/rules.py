@@ -10,28 +10,31 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vn_pipeline.lib.market.fees import DEFAULT_FEES
+from vn_pipeline.lib.market.settlement import SETTLEMENT_LAG
+
 FILLS = ("next_open", "vwap", "close")
 
 
 @dataclass(frozen=True)
 class Rules:
-    buy_fee: float = 0.0015
-    sell_fee: float = 0.0015
-    sale_tax: float = 0.001
+    buy_fee: float = DEFAULT_FEES.buy_fee
+    sell_fee: float = DEFAULT_FEES.sell_fee
+    sale_tax: float = DEFAULT_FEES.sale_tax
     lot: int = 100
     # Shares bought on day F arrive around midday of F+2 and are sellable in that afternoon ("T+2.5").
-    settlement_days: int = 2
+    settlement_days: int = SETTLEMENT_LAG
     # "next_open" = D+1 open (ATO), "vwap" = D+1 VWAP, "close" = D+1 close (ATC).
     fill: str = "next_open"
     # Bonus shares of a stock dividend are credited at the ex-date but only trade once listed, typically three to
     # five weeks later; until then they cannot be sold. 20 sessions is an assumption, not an exchange rule.
-    bonus_lock_bars: int = 20
+    bonus_lock_days: int = 20
 
     def __post_init__(self) -> None:
         if self.fill not in FILLS:
             raise ValueError(f"fill must be one of {FILLS}, got {self.fill!r}")
-        if self.lot < 1 or self.settlement_days < 0 or self.bonus_lock_bars < 0:
-            raise ValueError("lot must be >= 1, settlement_days >= 0 and bonus_lock_bars >= 0")
+        if self.lot < 1 or self.settlement_days < 0 or self.bonus_lock_days < 0:
+            raise ValueError("lot must be >= 1, settlement_days >= 0 and bonus_lock_days >= 0")
 
     @property
     def min_hold_bars(self) -> int:

@@ -12,7 +12,7 @@ from vn_pipeline.lib.portfolio.construction import Method, reweight
 
 
 def topk_dropout(
-    scores: pd.DataFrame, k: int, n_drop: int, rebalance_every: int = 1, keep_held: bool = True
+    scores: pd.DataFrame, k: int, n_drop: int, rebalance_days: int = 1, keep_held: bool = True
 ) -> pd.DataFrame:
     """A book of ``k`` names, in the manner of Qlib's TopkDropoutStrategy.
 
@@ -28,7 +28,7 @@ def topk_dropout(
     weights = pd.DataFrame(np.nan, index=scores.index, columns=scores.columns)
     held: list[str] = []
     for i, day in enumerate(scores.index):
-        if i % rebalance_every:
+        if i % rebalance_days:
             continue
         today = scores.loc[day].dropna().sort_values(ascending=False)
         if today.empty:
