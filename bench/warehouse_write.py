@@ -21,6 +21,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
+from vn_pipeline.lib.market.timezone import VN_TZ_NAME
 from vn_pipeline.lib.warehouse import binary_copy, database_url, migrate, sqlalchemy_url, write_partition
 
 DAY = dt.date(2024, 1, 2)
@@ -33,7 +34,7 @@ def synthetic_ticks(n: int, seed: int = 0) -> pd.DataFrame:
     symbols = np.array([f"S{i:03d}" for i in range(1_600)])
     ticks = pd.DataFrame(
         {
-            "ts": pd.Timestamp(f"{DAY} 09:15", tz="Asia/Ho_Chi_Minh")
+            "ts": pd.Timestamp(f"{DAY} 09:15", tz=VN_TZ_NAME)
             + pd.to_timedelta(np.sort(rng.integers(0, 4 * 3600 * 1000, n)), unit="ms"),
             "trading_date": DAY,
             "symbol": symbols[rng.integers(0, len(symbols), n)],

@@ -5,7 +5,7 @@ from datetime import date, datetime
 import dagster as dg
 
 from vn_pipeline.lib.market.calendar import OFFICIAL_THROUGH, holidays
-from vn_pipeline.lib.market.sessions import VN_TZ
+from vn_pipeline.lib.market.timezone import VN_TZ, VN_TZ_NAME
 
 PARTITIONS_START = date(2019, 1, 2)
 # Holidays are excluded through this year: partitions open one day at a time (end_offset=1), so a few years past
@@ -20,7 +20,7 @@ def _holiday_starts() -> list[datetime]:
 # end_offset=1 opens today's partition at midnight, so the 15:30 close run can materialize it the same day.
 trading_days = dg.DailyPartitionsDefinition(
     start_date=PARTITIONS_START.isoformat(),
-    timezone="Asia/Ho_Chi_Minh",
+    timezone=VN_TZ_NAME,
     end_offset=1,
     exclusions=["0 0 * * 6", "0 0 * * 0", *_holiday_starts()],
 )

@@ -18,7 +18,7 @@ from vn_pipeline.defs.market_data.calendar_checks import (
 )
 from vn_pipeline.defs.resources import build_resources
 from vn_pipeline.lib.market.calendar import OFFICIAL_THROUGH, next_trading_day, trading_days
-from vn_pipeline.lib.market.sessions import VN_TZ
+from vn_pipeline.lib.market.timezone import VN_TZ
 
 DAY = date(2026, 12, 1)  # a partition that exists from today on (partitions open one day ahead)
 CHECK_KEY = next(iter(calendar_official_for_upcoming_days.check_keys))

@@ -15,7 +15,7 @@ from vn_pipeline.definitions import defs
 from vn_pipeline.defs.automation.schedules import daily_close_schedule
 from vn_pipeline.defs.automation.sensors import landing_file_sensor
 from vn_pipeline.defs.resources import MarketSourceResource, WarehouseResource
-from vn_pipeline.lib.market.sessions import VN_TZ
+from vn_pipeline.lib.market.timezone import VN_TZ
 from vn_pipeline.lib.sources.simulator.market import MarketSimulator, SimulatorConfig
 from vn_pipeline.runner import run_window
 from vn_pipeline_tests.instances import postgres_instance

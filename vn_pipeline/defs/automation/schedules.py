@@ -4,6 +4,7 @@ import dagster as dg
 
 from vn_pipeline.defs.automation.jobs import market_daily_close
 from vn_pipeline.lib.market.calendar import OFFICIAL_THROUGH, holiday_name, is_provisional, is_trading_day
+from vn_pipeline.lib.market.timezone import VN_TZ_NAME
 
 # Tag on close runs whose day is past the official closure list: the calendar_official_for_upcoming_days check
 # warns ahead of them, and the tag lets a person find the runs that relied on the computed calendar.
@@ -12,7 +13,7 @@ PROVISIONAL_TAG = "vn_pipeline/calendar_provisional"
 
 @dg.schedule(
     cron_schedule="30 15 * * 1-5",
-    execution_timezone="Asia/Ho_Chi_Minh",
+    execution_timezone=VN_TZ_NAME,
     job=market_daily_close,
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )

@@ -36,7 +36,6 @@ from vn_pipeline.lib.market.exchanges import (
 from vn_pipeline.lib.market.fees import DEFAULT_FEES, Fees
 from vn_pipeline.lib.market.sessions import (
     AUCTION_PRINT_GRACE,
-    VN_TZ,
     Session,
     in_trading_hours,
     put_through_sessions,
@@ -46,6 +45,7 @@ from vn_pipeline.lib.market.sessions import (
     trading_minutes,
 )
 from vn_pipeline.lib.market.settlement import can_sell, earliest_sell_time, settlement_date
+from vn_pipeline.lib.market.timezone import VN_TZ, VN_TZ_NAME
 
 __all__ = [
     "AUCTION_PRINT_GRACE",
@@ -57,6 +57,7 @@ __all__ = [
     "MAX_ORDER_SHARES_HOSE",
     "OFFICIAL_THROUGH",
     "VN_TZ",
+    "VN_TZ_NAME",
     "Fees",
     "Session",
     "board_lot",

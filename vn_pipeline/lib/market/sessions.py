@@ -8,7 +8,6 @@ therefore allows `AUCTION_PRINT_GRACE` after the close, while `session_of` repor
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from dataclasses import dataclass
 from functools import cache
 
@@ -16,7 +15,6 @@ import numpy as np
 
 from vn_pipeline.lib.market.exchanges import EXCHANGES, exchange_codes, normalize_exchange
 
-VN_TZ = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
 AUCTION_PRINT_GRACE = dt.timedelta(seconds=59)
 
 # Matching modes.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from vn_pipeline.lib.market.calendar import is_trading_day, next_trading_day
-from vn_pipeline.lib.market.sessions import VN_TZ
+from vn_pipeline.lib.market.timezone import VN_TZ
 
 SETTLEMENT_LAG = 2
 # Shares arrive around midday of T+2; the afternoon continuous session starts at 13:00 on every exchange.

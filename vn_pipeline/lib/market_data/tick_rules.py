@@ -22,6 +22,7 @@ from vn_pipeline.lib.market.exchanges import (
     on_tick_grid,
 )
 from vn_pipeline.lib.market.sessions import AUCTION_PRINT_GRACE, market_close, market_open
+from vn_pipeline.lib.market.timezone import VN_TZ_NAME
 from vn_pipeline.lib.warehouse import columns
 
 TICK_COLUMNS = list(columns.RAW_TICKS)
@@ -29,7 +30,7 @@ SESSIONS = ["ATO", "CONT", "ATC", "PLO"]
 
 
 def _seconds_of_day(ts: pd.Series) -> np.ndarray:
-    local = ts.dt.tz_convert("Asia/Ho_Chi_Minh")
+    local = ts.dt.tz_convert(VN_TZ_NAME)
     return (local.dt.hour * 3600 + local.dt.minute * 60 + local.dt.second).to_numpy()
 
 
@@ -73,7 +74,7 @@ def _in_session(frame: pd.DataFrame) -> pd.Series:
 
 
 def _same_day(frame: pd.DataFrame) -> pd.Series:
-    local_date = frame["ts"].dt.tz_convert("Asia/Ho_Chi_Minh").dt.date
+    local_date = frame["ts"].dt.tz_convert(VN_TZ_NAME).dt.date
     return local_date == frame["trading_date"]
 
 
@@ -81,7 +82,7 @@ def _same_day(frame: pd.DataFrame) -> pd.Series:
 # with no listing that day (the join leaves its exchange empty, so the market rules cannot be applied).
 RAW_TICKS_SCHEMA = pa.DataFrameSchema(
     {
-        "ts": pa.Column("datetime64[ns, Asia/Ho_Chi_Minh]", nullable=False, coerce=True),
+        "ts": pa.Column(f"datetime64[ns, {VN_TZ_NAME}]", nullable=False, coerce=True),
         "symbol": pa.Column(nullable=False),
         "seq": pa.Column("int64", pa.Check.ge(0, name="seq_non_negative"), coerce=True),
         "price": pa.Column("int64", pa.Check.gt(0, name="price_positive")),

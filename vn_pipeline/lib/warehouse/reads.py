@@ -10,9 +10,8 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
+from vn_pipeline.lib.market.timezone import VN_TZ_NAME
 from vn_pipeline.lib.warehouse.writes import _qualified
-
-MARKET_TZ = "Asia/Ho_Chi_Minh"
 
 
 def read_frame(
@@ -33,7 +32,7 @@ def read_frame(
         if frame[name].dtype == object and len(present) and isinstance(first := present.iloc[0], dt.datetime):
             frame[name] = pd.to_datetime(frame[name], utc=first.tzinfo is not None)
         if isinstance(frame[name].dtype, pd.DatetimeTZDtype):
-            frame[name] = frame[name].dt.tz_convert(MARKET_TZ)
+            frame[name] = frame[name].dt.tz_convert(VN_TZ_NAME)
     return frame
 
 

@@ -6,13 +6,13 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 import psycopg
 from psycopg import sql
 
+from vn_pipeline.lib.market.timezone import VN_TZ
 from vn_pipeline.lib.warehouse import binary_copy
 
 
@@ -55,13 +55,12 @@ TIME_COLUMN = "ts"
 # Keys a table's rows are held to by this writer (see sql/012): a frame replaces its whole window, so a frame
 # without repeats leaves a table without repeats, at a fraction of a unique index's cost on every COPY.
 NATURAL_KEYS: dict[str, tuple[str, ...]] = {"market.raw_ticks": ("trading_date", "symbol", "cum_volume")}
-MARKET_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def _market_day_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """[start 00:00, end+1 00:00) in market time: where every row of trading days start..end is stamped."""
-    lo = dt.datetime.combine(start, dt.time(), MARKET_TZ)
-    return lo, dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), MARKET_TZ)
+    lo = dt.datetime.combine(start, dt.time(), VN_TZ)
+    return lo, dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), VN_TZ)
 
 
 def _check_times(frame: pd.DataFrame, table: str, lo: dt.datetime, hi: dt.datetime) -> None:

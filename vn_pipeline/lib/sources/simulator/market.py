@@ -33,7 +33,8 @@ import numpy as np
 import pandas as pd
 
 from vn_pipeline.lib.market.exchanges import EXCHANGES, price_limits_array
-from vn_pipeline.lib.market.sessions import CONTINUOUS, VN_TZ, sessions
+from vn_pipeline.lib.market.sessions import CONTINUOUS, sessions
+from vn_pipeline.lib.market.timezone import VN_TZ
 from vn_pipeline.lib.sources.simulator import intraday
 from vn_pipeline.lib.sources.simulator.daily import STREAM_TICKS, AlphaEffect, DailyPath, DayRecord
 from vn_pipeline.lib.sources.simulator.universe import PUBLIC_COLUMNS, universe_frame

@@ -21,7 +21,7 @@ import pandas as pd
 
 from vn_pipeline.lib.market.calendar import last_trading_day_on_or_before
 from vn_pipeline.lib.market.exchanges import is_valid_symbol, normalize_exchange, price_limits
-from vn_pipeline.lib.market.sessions import VN_TZ
+from vn_pipeline.lib.market.timezone import VN_TZ
 from vn_pipeline.lib.sources.protocol import ListingBatch, TickBatch
 from vn_pipeline.lib.sources.vendors.csv_text import VendorFileError, concat_rejected, reject
 from vn_pipeline.lib.sources.vendors.vnstock_files import IntradayFile, read_intraday_file

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from vn_pipeline.lib.market.exchanges import is_valid_symbol, normalize_exchange
+from vn_pipeline.lib.market.timezone import VN_TZ_NAME
 from vn_pipeline.lib.sources.vendors.csv_text import (
     WHOLE_VND_TOLERANCE,
     VendorFileError,
@@ -40,8 +41,6 @@ from vn_pipeline.lib.sources.vendors.csv_text import (
     reject_lines,
 )
 from vn_pipeline.lib.warehouse import columns
-
-VN_TZ_NAME = "Asia/Ho_Chi_Minh"
 
 RAW_TICK_COLUMNS = columns.RAW_TICKS
 DAILY_BAR_COLUMNS = columns.DAILY_BARS
