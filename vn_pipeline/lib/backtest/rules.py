@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vn_pipeline.lib.market.exchanges import BOARD_LOT
 from vn_pipeline.lib.market.fees import DEFAULT_FEES
 from vn_pipeline.lib.market.settlement import SETTLEMENT_LAG
 
@@ -21,7 +22,7 @@ class Rules:
     buy_fee: float = DEFAULT_FEES.buy_fee
     sell_fee: float = DEFAULT_FEES.sell_fee
     sale_tax: float = DEFAULT_FEES.sale_tax
-    lot: int = 100
+    lot: int = BOARD_LOT
     # Shares bought on day F arrive around midday of F+2 and are sellable in that afternoon ("T+2.5").
     settlement_days: int = SETTLEMENT_LAG
     # "next_open" = D+1 open (ATO), "vwap" = D+1 VWAP, "close" = D+1 close (ATC).
