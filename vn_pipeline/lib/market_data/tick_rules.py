@@ -21,12 +21,11 @@ from vn_pipeline.lib.market.exchanges import (
     HOSE_BOARD_LOT_CHANGE,
     on_tick_grid,
 )
-from vn_pipeline.lib.market.sessions import AUCTION_PRINT_GRACE, market_close, market_open
+from vn_pipeline.lib.market.sessions import AUCTION_PRINT_GRACE, SESSION_CODES, market_close, market_open
 from vn_pipeline.lib.market.timezone import VN_TZ_NAME
 from vn_pipeline.lib.warehouse import columns
 
 TICK_COLUMNS = list(columns.RAW_TICKS)
-SESSIONS = ["ATO", "CONT", "ATC", "PLO"]
 
 
 def _seconds_of_day(ts: pd.Series) -> np.ndarray:
@@ -88,7 +87,7 @@ RAW_TICKS_SCHEMA = pa.DataFrameSchema(
         "price": pa.Column("int64", pa.Check.gt(0, name="price_positive")),
         "volume": pa.Column("int64", pa.Check.gt(0, name="volume_positive")),
         "side": pa.Column(nullable=True, checks=pa.Check.isin(["B", "S"], name="side_is_B_or_S")),
-        "session": pa.Column(checks=pa.Check.isin(SESSIONS, name="known_session")),
+        "session": pa.Column(checks=pa.Check.isin(list(SESSION_CODES), name="known_session")),
         "cum_volume": pa.Column("int64", coerce=True),
         "exchange": pa.Column(
             nullable=True, checks=pa.Check(lambda s: s.notna(), name="listed_symbol", ignore_na=False)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 EX_HOSE, EX_HNX, EX_UPCOM = 0, 1, 2
-SESS_ATO, SESS_CONT, SESS_ATC, SESS_PLO = 0, 1, 2, 3
+SESS_ATO, SESS_CONT, SESS_ATC, SESS_PLO = 0, 1, 2, 3  # positions in lib/market/sessions.SESSION_CODES
 SIDE_NONE, SIDE_BUY, SIDE_SELL = 0, 1, 2
 MAX_PLO = 4
 MAX_EXTRA = 48  # repair trades per symbol (typically 0-12)

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from vn_pipeline.lib.market.exchanges import EXCHANGES, price_limits_array
-from vn_pipeline.lib.market.sessions import CONTINUOUS, sessions
+from vn_pipeline.lib.market.sessions import CONTINUOUS, SESSION_CODES, sessions
 from vn_pipeline.lib.market.timezone import VN_TZ
 from vn_pipeline.lib.sources.simulator import intraday
 from vn_pipeline.lib.sources.simulator.daily import STREAM_TICKS, AlphaEffect, DailyPath, DayRecord
@@ -238,7 +238,7 @@ class MarketSimulator:
 
 
 _SIDES = np.array([None, "B", "S"], dtype=object)
-_SESSIONS = np.array(["ATO", "CONT", "ATC", "PLO"], dtype=object)
+_SESSIONS = np.array(SESSION_CODES, dtype=object)  # indexed by intraday's SESS_* codes
 
 
 def _codes(exchange: np.ndarray) -> np.ndarray:
