@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-KEY = ["trading_date", "symbol"]
+from vn_pipeline.lib.warehouse.columns import ROW_KEY
+
+KEY = list(ROW_KEY)
 
 
 def ohlc_violations(bars: pd.DataFrame) -> pd.DataFrame:

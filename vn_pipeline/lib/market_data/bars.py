@@ -87,8 +87,8 @@ def daily_bars_from_ticks(ticks: pd.DataFrame) -> pd.DataFrame:
 
 def combine_daily(from_ticks: pd.DataFrame, vendor_bars: pd.DataFrame) -> pd.DataFrame:
     """Tick-built bars where a (day, symbol) has ticks, the vendor's daily bar otherwise."""
-    have_ticks = pd.MultiIndex.from_frame(from_ticks[["trading_date", "symbol"]])
-    vendor_keys = pd.MultiIndex.from_frame(vendor_bars[["trading_date", "symbol"]])
+    have_ticks = pd.MultiIndex.from_frame(from_ticks[list(columns.ROW_KEY)])
+    vendor_keys = pd.MultiIndex.from_frame(vendor_bars[list(columns.ROW_KEY)])
     fallback = vendor_bars[~vendor_keys.isin(have_ticks)].copy()
     fallback["source"] = "daily_bars"
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -99,4 +99,4 @@ def combine_daily(from_ticks: pd.DataFrame, vendor_bars: pd.DataFrame) -> pd.Dat
     if not parts:
         return pd.DataFrame(columns=BAR_1D_COLUMNS)
     combined = pd.concat(parts, ignore_index=True)
-    return combined.sort_values(["trading_date", "symbol"], ignore_index=True)
+    return combined.sort_values(list(columns.ROW_KEY), ignore_index=True)

@@ -125,7 +125,7 @@ def validate_ticks(
     if ticks.empty:  # no trade, no rule broken (an empty read has object columns the schema would call malformed)
         return TickValidation(good=ticks[TICK_COLUMNS], quarantined=pd.DataFrame(columns=list(columns.QUARANTINE)))
     limits = listings[["trading_date", "symbol", "exchange", "floor_price", "ceiling_price"]]
-    frame = ticks.reset_index(drop=True).merge(limits, on=["trading_date", "symbol"], how="left")
+    frame = ticks.reset_index(drop=True).merge(limits, on=list(columns.ROW_KEY), how="left")
     frame.index = ticks.index if ticks.index.is_unique else pd.RangeIndex(len(ticks))
     frame.loc[frame["exchange"].isna(), ["floor_price", "ceiling_price"]] = 0
     frame = frame.astype({"floor_price": "int64", "ceiling_price": "int64"})

@@ -17,7 +17,9 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-KEYS = ["trading_date", "symbol"]
+from vn_pipeline.lib.warehouse.columns import ROW_KEY
+
+KEYS = list(ROW_KEY)
 
 
 @dataclass

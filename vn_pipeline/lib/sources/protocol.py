@@ -13,6 +13,8 @@ from typing import Literal, Protocol
 
 import pandas as pd
 
+from vn_pipeline.lib.warehouse.columns import ROW_KEY
+
 Dataset = Literal["listings", "daily_bars", "ticks", "foreign_flows", "corporate_actions", "index_levels"]
 DATASETS: tuple[Dataset, ...] = (
     "listings", "daily_bars", "ticks", "foreign_flows", "corporate_actions", "index_levels",
@@ -31,7 +33,7 @@ class TickBatch:
     first_day: date
     quarantined: pd.DataFrame = field(default_factory=pd.DataFrame)
     origins: pd.Series | None = None
-    kept: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["trading_date", "symbol"]))
+    kept: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(ROW_KEY)))
     incomplete: dict[str, int] = field(default_factory=dict)
     quarantined_files: dict[str, str] = field(default_factory=dict)
 
@@ -41,7 +43,7 @@ class ListingBatch:
     """A window's listings, the symbol-days to keep from the warehouse, and notes for the person running it."""
 
     listings: pd.DataFrame
-    kept: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["trading_date", "symbol"]))
+    kept: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(ROW_KEY)))
     warnings: tuple[str, ...] = ()
 
 

@@ -1,5 +1,7 @@
 """Column layouts of the market tables (see lib/warehouse/sql): the one list every producer and reader shares."""
 
+# The key of a daily market table's rows: one row per trading day and symbol.
+ROW_KEY = ("trading_date", "symbol")
 LISTINGS = ("trading_date", "symbol", "exchange", "instrument_type", "sector", "reference_price",
             "ceiling_price", "floor_price", "first_day", "shares_outstanding", "foreign_limit")  # fmt: skip
 # cum_volume: the running total of the symbol's volume that day at the trade, as vendors stamp it; unique per

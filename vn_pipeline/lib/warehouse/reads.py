@@ -11,6 +11,7 @@ import psycopg
 from psycopg import sql
 
 from vn_pipeline.lib.market.timezone import VN_TZ_NAME
+from vn_pipeline.lib.warehouse.columns import ROW_KEY
 from vn_pipeline.lib.warehouse.writes import _qualified
 
 
@@ -86,8 +87,8 @@ def read_symbol_days(
     rows = read_partition(
         conn, table, min(keys["trading_date"]), max(keys["trading_date"]), columns, symbols=sorted(set(keys["symbol"]))
     )
-    wanted = pd.MultiIndex.from_frame(keys[["trading_date", "symbol"]])
-    return rows[pd.MultiIndex.from_frame(rows[["trading_date", "symbol"]]).isin(wanted)].reset_index(drop=True)
+    wanted = pd.MultiIndex.from_frame(keys[list(ROW_KEY)])
+    return rows[pd.MultiIndex.from_frame(rows[list(ROW_KEY)]).isin(wanted)].reset_index(drop=True)
 
 
 def has_rows(conn: psycopg.Connection[Any], table: str) -> bool:

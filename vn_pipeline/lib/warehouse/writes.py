@@ -14,6 +14,7 @@ from psycopg import sql
 
 from vn_pipeline.lib.market.timezone import VN_TZ
 from vn_pipeline.lib.warehouse import binary_copy
+from vn_pipeline.lib.warehouse.columns import ROW_KEY
 
 
 class PartitionWriteError(ValueError):
@@ -54,7 +55,7 @@ def _qualified(table: str) -> sql.Composed:
 TIME_COLUMN = "ts"
 # Keys a table's rows are held to by this writer (see sql/012): a frame replaces its whole window, so a frame
 # without repeats leaves a table without repeats, at a fraction of a unique index's cost on every COPY.
-NATURAL_KEYS: dict[str, tuple[str, ...]] = {"market.raw_ticks": ("trading_date", "symbol", "cum_volume")}
+NATURAL_KEYS: dict[str, tuple[str, ...]] = {"market.raw_ticks": (*ROW_KEY, "cum_volume")}
 
 
 def _market_day_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:

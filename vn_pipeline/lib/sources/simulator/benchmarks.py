@@ -9,6 +9,7 @@ import pandas as pd
 from vn_pipeline.lib.market.indices import cap_weighted_index
 from vn_pipeline.lib.sources.simulator.market import MarketSimulator
 from vn_pipeline.lib.sources.simulator.universe import vn30
+from vn_pipeline.lib.warehouse.columns import ROW_KEY
 
 
 def simulated_vn30(simulator: MarketSimulator, end: date) -> pd.DataFrame:
@@ -19,6 +20,6 @@ def simulated_vn30(simulator: MarketSimulator, end: date) -> pd.DataFrame:
     listed = simulator.listings(start, end)
     listed = listed[listed["symbol"].isin(members.index)][["trading_date", "symbol", "reference_price"]]
     bars = simulator.daily_bars(start, end)
-    bars = bars[bars["symbol"].isin(members.index)].merge(listed, on=["trading_date", "symbol"])
+    bars = bars[bars["symbol"].isin(members.index)].merge(listed, on=list(ROW_KEY))
     actions = simulator.corporate_actions(start, end)
     return cap_weighted_index(bars, members, actions)

@@ -26,6 +26,7 @@ from vn_pipeline.lib.sources.protocol import ListingBatch, TickBatch
 from vn_pipeline.lib.sources.vendors.csv_text import VendorFileError, concat_rejected, reject
 from vn_pipeline.lib.sources.vendors.vnstock_files import IntradayFile, read_intraday_file
 from vn_pipeline.lib.warehouse import columns
+from vn_pipeline.lib.warehouse.columns import ROW_KEY
 
 # No listed stock has traded near 10 million VND a share: a reference price above it is a file priced in VND
 # where thousands of VND were expected (171,000 kVND for FRT's 171.0).
@@ -182,7 +183,7 @@ def land_files(
         ticks=pd.concat(ticks, ignore_index=True) if ticks else pd.DataFrame(columns=list(columns.RAW_TICKS)),
         origins=pd.Series(np.concatenate(origins) if origins else [], dtype=object),
         quarantined=quarantined.reindex(columns=list(columns.QUARANTINE)),
-        kept=pd.DataFrame(sorted(kept), columns=["trading_date", "symbol"]),
+        kept=pd.DataFrame(sorted(kept), columns=list(ROW_KEY)),
         incomplete=incomplete,
         quarantined_files={r["row_data"]["file"]: f"{r['rule']}: {r['detail']}" for r in records},
     )
@@ -253,7 +254,7 @@ def _last_close_before(keys: list[tuple[date, str]], closes: pd.DataFrame | None
     """Each (day, symbol)'s last stored close strictly before that day."""
     if not keys or closes is None or closes.empty:
         return {}
-    wanted = pd.DataFrame(keys, columns=["trading_date", "symbol"])
+    wanted = pd.DataFrame(keys, columns=list(ROW_KEY))
     wanted["when"] = pd.to_datetime(wanted["trading_date"])
     known = closes.assign(when=pd.to_datetime(closes["trading_date"]))[["when", "symbol", "close"]]
     found = pd.merge_asof(
