@@ -1,4 +1,4 @@
-"""Vietnamese market model: exchange rules, sessions, trading calendar, settlement and fees.
+"""Vietnamese market model: exchange rules, sessions, time zone, trading calendar, settlement, fees and indices.
 
 Pinned by tests to ../shared/VN_MARKET.md. Plain Python + numpy; no Dagster imports.
 """
