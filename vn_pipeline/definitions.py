@@ -6,8 +6,8 @@ from vn_pipeline.defs.automation.jobs import JOBS
 from vn_pipeline.defs.automation.run_health import dead_run_sensor
 from vn_pipeline.defs.automation.schedules import daily_close_schedule
 from vn_pipeline.defs.automation.sensors import daily_close_chain_sensor, landing_file_sensor
-from vn_pipeline.defs.backtests.assets import ASSETS as BACKTEST_ASSETS
-from vn_pipeline.defs.backtests.checks import CHECKS as BACKTEST_CHECKS
+from vn_pipeline.defs.backtest.assets import ASSETS as BACKTEST_ASSETS
+from vn_pipeline.defs.backtest.checks import CHECKS as BACKTEST_CHECKS
 from vn_pipeline.defs.features.assets import features_daily
 from vn_pipeline.defs.features.checks import CHECKS as FEATURE_CHECKS
 from vn_pipeline.defs.market_data.assets import ASSETS as MARKET_ASSETS

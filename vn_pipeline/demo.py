@@ -9,7 +9,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # Dagster is imported lazily, so `--help` and argument errors stay fast
-    from vn_pipeline.runner import WindowRun
+    from vn_pipeline.runs import WindowRun
 
 def say(message: str) -> None:
     print(f"[vn-pipeline] {message}", flush=True)
@@ -27,7 +27,7 @@ def research_days_needed() -> int:
     test day has a realized label to be scored against."""
     from vn_pipeline.defs.ml.assets import ModelConfig
     from vn_pipeline.lib.features import WARMUP_DAYS
-    from vn_pipeline.lib.labels import label_span
+    from vn_pipeline.lib.ml.labels import label_span
 
     c = ModelConfig()
     return (
@@ -71,7 +71,7 @@ def run_demo(args: argparse.Namespace) -> tuple[int, list[tuple[str, WindowRun]]
     from vn_pipeline.defs.resources import MarketSourceResource, WarehouseResource
     from vn_pipeline.lib.features import WARMUP_DAYS
     from vn_pipeline.lib.market.calendar import last_trading_day_on_or_before, next_trading_day, previous_trading_day
-    from vn_pipeline.runner import run_job, run_window
+    from vn_pipeline.runs import run_job, run_window
 
     end = date.fromisoformat(args.end) if args.end else last_trading_day_on_or_before(date.today())
     start = previous_trading_day(end, args.history_days - 1)
@@ -95,7 +95,7 @@ def run_demo(args: argparse.Namespace) -> tuple[int, list[tuple[str, WindowRun]]
     stages = [("market data", lambda: run_window(defs, "market_data", start, end, instance, resources=resources))]
     if args.research:
         model_start = next_trading_day(start, WARMUP_DAYS)  # the first day every feature has its full warm-up
-        train_config = {"ops": {"ml__lgbm_model": {"config": {"start": model_start.isoformat()}}}}
+        train_config = {"ops": {"ml__models": {"config": {"start": model_start.isoformat()}}}}
         # The drift check compares with the model trained before its window: run it once a model exists, so a
         # first and a second demo on the same state compare the same things (not "no model yet", then a model).
         drift = {key for check in [feature_drift_psi] for key in check.check_keys}

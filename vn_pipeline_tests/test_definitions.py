@@ -5,7 +5,7 @@ from datetime import date
 import dagster as dg
 
 from vn_pipeline.definitions import defs
-from vn_pipeline.defs.partitions import trading_days
+from vn_pipeline.defs.partitions import trading_day_partitions
 from vn_pipeline.lib.market.calendar import trading_days as calendar_days
 
 MARKET_TABLES = [
@@ -32,11 +32,11 @@ def test_definitions_load_everything():
     assert {"market_daily_close", "market_data", "features", "train", "predict", "evaluate"} <= jobs
     assert {"backtest", "risk", "landing_file_ingest"} <= jobs
     assert {t.job_name for t in repo.get_sensor_def("daily_close_chain_sensor").targets} == {"backtest", "risk"}
-    assert {"features/daily", "ml/lgbm_model", "ml/predictions", "ml/evaluation"} <= keys
+    assert {"features/daily", "ml/models", "ml/predictions", "ml/evaluation"} <= keys
     assert {
         ("features/daily", "features_nan_only_in_warmup"),
         ("features/daily", "feature_drift_psi"),
-        ("ml/lgbm_model", "oos_rank_ic_above_minimum"),
+        ("ml/models", "oos_rank_ic_above_minimum"),
     } <= checks
 
 
@@ -47,7 +47,7 @@ def test_only_market_rules_the_model_gate_and_the_backtest_rule_checks_block():
         for spec in checks.check_specs
     }
     assert blocking.pop(("market/raw_ticks", "raw_ticks_obey_market_rules")) is True
-    assert blocking.pop(("ml/lgbm_model", "oos_rank_ic_above_minimum")) is True
+    assert blocking.pop(("ml/models", "oos_rank_ic_above_minimum")) is True
     for strategy in ("topk", "ma_momentum", "bollinger", "equal_weight"):
         assert blocking.pop((f"backtest/{strategy}", "cash_never_negative")) is True
         assert blocking.pop((f"backtest/{strategy}", "fills_follow_exchange_rules")) is True
@@ -55,7 +55,7 @@ def test_only_market_rules_the_model_gate_and_the_backtest_rule_checks_block():
 
 
 def test_partitions_are_exactly_the_trading_days():
-    keys = trading_days.get_partition_keys_in_range(dg.PartitionKeyRange("2024-01-02", "2024-12-31"))
+    keys = trading_day_partitions.get_partition_keys_in_range(dg.PartitionKeyRange("2024-01-02", "2024-12-31"))
     expected = [d.isoformat() for d in calendar_days(date(2024, 1, 2), date(2024, 12, 31))]
     assert keys == expected
     assert "2024-02-12" not in keys  # Tết 2024
@@ -77,7 +77,7 @@ def test_the_shared_keys_name_defined_assets_and_no_domain_imports_another_domai
     from pathlib import Path
 
     from vn_pipeline.defs import common
-    from vn_pipeline.defs.backtests.assets import STRATEGY_ASSETS
+    from vn_pipeline.defs.backtest.assets import STRATEGY_ASSETS
 
     defined = set(defs.get_repository_def().asset_graph.get_all_asset_keys())
     shared = [value for value in vars(common).values() if isinstance(value, dg.AssetKey)]
@@ -85,7 +85,7 @@ def test_the_shared_keys_name_defined_assets_and_no_domain_imports_another_domai
     assert len(shared) >= 12 and set(shared) <= defined  # a mistyped key would be an undefined external asset
     assert {asset.key for asset in STRATEGY_ASSETS.values()} == {common.BACKTESTS[s] for s in common.TRADED_STRATEGIES}
     root = Path(common.__file__).parent
-    for domain in ("backtests", "risk", "ml", "features"):
+    for domain in ("market_data", "backtest", "risk", "ml", "features"):
         for module in (root / domain).glob("*.py"):
             for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("vn_pipeline.defs."):
@@ -100,9 +100,9 @@ def test_the_launchpad_validates_the_config_choices():
     choices = [
         ("backtest", "backtest__topk", {"fill": "vwap", "weighting": "risk_parity"}, {"weighting": "min_var"}),
         ("backtest", "backtest__bollinger", {"fill": "close"}, {"fill": "open"}),
-        ("train", "ml__lgbm_model", {"entry": "vwap", "label_normalization": "rank", "mode": "rolling"},
+        ("train", "ml__models", {"entry": "vwap", "label_normalization": "rank", "mode": "rolling"},
          {"label_normalization": "zscores"}),
-        ("train", "ml__lgbm_model", {"label_normalization": "none"}, {"entry": "close"}),
+        ("train", "ml__models", {"label_normalization": "none"}, {"entry": "close"}),
     ]  # fmt: skip
     for job_name, op, good, bad in choices:
         job = defs.resolve_job_def(job_name)

@@ -12,12 +12,12 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from vn_pipeline.defs.partitions import trading_days
+from vn_pipeline.defs.partitions import trading_day_partitions
 from vn_pipeline.lib.reports.charts import write_png
 
 # Shared defaults of the trading-day partitioned assets; each domain adds its own group_name and owners.
 COMMON = {
-    "partitions_def": trading_days,
+    "partitions_def": trading_day_partitions,
     "backfill_policy": dg.BackfillPolicy.single_run(),
 }
 
@@ -28,7 +28,7 @@ FOREIGN_FLOWS = dg.AssetKey(["market", "foreign_flows"])
 CORPORATE_ACTIONS = dg.AssetKey(["market", "corporate_actions"])
 INDEX_LEVELS = dg.AssetKey(["market", "index_levels"])
 FEATURES_DAILY = dg.AssetKey(["features", "daily"])
-LGBM_MODEL = dg.AssetKey(["ml", "lgbm_model"])
+MODELS = dg.AssetKey(["ml", "models"])  # the walk-forward LightGBM models
 PREDICTIONS = dg.AssetKey(["ml", "predictions"])
 # The books that trade (the VN30 baseline is the index itself): backtest/<strategy>, as risk/report reads them.
 TRADED_STRATEGIES = ("topk", "ma_momentum", "bollinger", "equal_weight")

@@ -18,7 +18,7 @@ def _holiday_starts() -> list[datetime]:
 
 
 # end_offset=1 opens today's partition at midnight, so the 15:30 close run can materialize it the same day.
-trading_days = dg.DailyPartitionsDefinition(
+trading_day_partitions = dg.DailyPartitionsDefinition(
     start_date=PARTITIONS_START.isoformat(),
     timezone=VN_TZ_NAME,
     end_offset=1,

@@ -9,10 +9,10 @@ import psycopg
 from vn_pipeline.definitions import defs
 from vn_pipeline.defs.features.checks import features_nan_only_in_warmup
 from vn_pipeline.defs.resources import MarketSourceResource, WarehouseResource
-from vn_pipeline.lib.feature_rules import nan_outside_warmup
 from vn_pipeline.lib.features import UNDEFINED_ON_FLAT, WARMUP_DAYS
+from vn_pipeline.lib.features.rules import nan_outside_warmup
 from vn_pipeline.lib.market.calendar import previous_trading_day
-from vn_pipeline.runner import run_window
+from vn_pipeline.runs import run_window
 from vn_pipeline_tests.instances import postgres_instance
 
 END = date(2022, 6, 30)  # a window no other test in the session writes

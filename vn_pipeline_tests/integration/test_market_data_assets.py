@@ -17,7 +17,7 @@ from vn_pipeline.defs.automation.sensors import landing_file_sensor
 from vn_pipeline.defs.resources import MarketSourceResource, WarehouseResource
 from vn_pipeline.lib.market.timezone import VN_TZ
 from vn_pipeline.lib.sources.simulator.market import MarketSimulator, SimulatorConfig
-from vn_pipeline.runner import run_window
+from vn_pipeline.runs import run_window
 from vn_pipeline_tests.instances import postgres_instance
 from vn_pipeline_tests.real_data import VN_REAL, needs_vn_real
 

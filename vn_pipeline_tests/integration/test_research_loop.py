@@ -17,7 +17,7 @@ from vn_pipeline.lib.market.calendar import next_trading_day, previous_trading_d
 from vn_pipeline.lib.ml.registry import load_models
 from vn_pipeline.lib.risk.inputs import read_risk_inputs
 from vn_pipeline.lib.risk.report import StressWindow, build_report
-from vn_pipeline.runner import run_job, run_window
+from vn_pipeline.runs import run_job, run_window
 from vn_pipeline_tests.instances import postgres_instance
 
 END = date(2023, 12, 29)  # a window no other test in the session writes
@@ -40,7 +40,7 @@ def research(warehouse_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
     with postgres_instance(warehouse_url, str(tmp_path_factory.mktemp("dagster_research"))) as instance:
         runs = {"market": run_window(defs, "market_data", START, END, instance, resources=resources)}
         runs["features"] = run_window(defs, "features", START, END, instance, resources=resources)
-        config = {"ops": {"ml__lgbm_model": {"config": {"start": MODEL_START.isoformat(), **MODEL_CONFIG,
+        config = {"ops": {"ml__models": {"config": {"start": MODEL_START.isoformat(), **MODEL_CONFIG,
                                                         "min_oos_rank_ic": -1.0}}}}  # fmt: skip
         runs["train"] = run_job(defs, "train", instance, config, resources)
         # The drift check once a model exists, as the demo runs it; then a second training on the same data and
@@ -70,7 +70,7 @@ def test_every_stage_succeeds_and_its_checks_pass(research):
         assert outcome.success, name
         if name != "risk":  # its limits are set to be broken (see the fixture)
             assert not outcome.checks_failed, (name, outcome.checks_failed)
-    assert "ml/lgbm_model:oos_rank_ic_above_minimum" in research["runs"]["train"].checks_passed
+    assert "ml/models:oos_rank_ic_above_minimum" in research["runs"]["train"].checks_passed
 
 
 def test_drift_compares_a_month_with_the_training_window_of_a_model_that_never_saw_it(research):
@@ -313,13 +313,13 @@ def test_a_failed_gate_leaves_the_predictions_empty(research):
     instance, url = research["instance"], research["url"]
     resources = {"warehouse": WarehouseResource(database_url=url),
                  "market_source": MarketSourceResource(n_symbols=12, intraday_since=END.isoformat())}  # fmt: skip
-    config = {"ops": {"ml__lgbm_model": {"config": {"start": MODEL_START.isoformat(), **MODEL_CONFIG,
+    config = {"ops": {"ml__models": {"config": {"start": MODEL_START.isoformat(), **MODEL_CONFIG,
                                                     "min_oos_rank_ic": 1.0}}}}  # fmt: skip
     gated = run_job(defs, "train", instance, config, resources)
-    gate = "ml/lgbm_model:oos_rank_ic_above_minimum"
+    gate = "ml/models:oos_rank_ic_above_minimum"
     assert gate in gated.errors  # blocking, ERROR severity
     assert gated.metadata[gate]["min_oos_rank_ic"] == 1.0 and gated.metadata[gate]["models_approved"] == 0
-    trained = instance.get_latest_materialization_event(dg.AssetKey(["ml", "lgbm_model"])).asset_materialization
+    trained = instance.get_latest_materialization_event(dg.AssetKey(["ml", "models"])).asset_materialization
     model_ids = trained.metadata["model_ids"].value
     assert trained.metadata["approved"].value is False and model_ids
     with psycopg.connect(url) as conn:

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vn_pipeline.defs.backtests.assets import TopkConfig
-from vn_pipeline.defs.backtests.inputs import BacktestConfig
+from vn_pipeline.defs.backtest.assets import TopkConfig
+from vn_pipeline.defs.backtest.inputs import BacktestConfig
 from vn_pipeline.lib.backtest.inputs import daily_returns, in_window, share_factor
 
 IDX = pd.date_range("2024-01-01", periods=6, freq="B").date

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from vn_pipeline.lib.evaluation import (
+from vn_pipeline.lib.ml.evaluation import (
     coverage,
     daily_ic,
     evaluate,

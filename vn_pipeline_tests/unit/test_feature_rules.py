@@ -4,15 +4,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vn_pipeline.lib.feature_rules import (
+from vn_pipeline.lib.features import FEATURE_NAMES, UNDEFINED_ON_FLAT, compute_features
+from vn_pipeline.lib.features import flows as flow_features
+from vn_pipeline.lib.features.rules import (
     cross_sectional_center,
     feature_drift,
     flat_windows,
     nan_outside_warmup,
     population_stability,
 )
-from vn_pipeline.lib.features import FEATURE_NAMES, UNDEFINED_ON_FLAT, compute_features
-from vn_pipeline.lib.features import flows as flow_features
 from vn_pipeline.lib.features.synthetic import random_market
 
 D1, D2 = date(2026, 2, 23), date(2026, 2, 24)

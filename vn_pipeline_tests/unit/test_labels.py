@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vn_pipeline.lib.labels import join_features_labels, label_end_date, label_span, make_labels
+from vn_pipeline.lib.ml.labels import join_features_labels, label_end_date, label_span, make_labels
 
 # Thu 25 / Fri 26 Apr 2024, then the exchange was closed Mon 29 Apr (bridge day) to Wed 1 May; Thu 2 May ...
 DAYS = [dt.date(2024, 4, 25), dt.date(2024, 4, 26), dt.date(2024, 5, 2), dt.date(2024, 5, 3), dt.date(2024, 5, 6),

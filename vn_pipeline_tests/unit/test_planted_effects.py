@@ -31,9 +31,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vn_pipeline.lib.evaluation import daily_ic, evaluate, newey_west_t
 from vn_pipeline.lib.features import adjust_prices, compute_features
-from vn_pipeline.lib.labels import label_span, make_labels
 from vn_pipeline.lib.ml import (
     predict_for_day,
     predict_walk_forward,
@@ -41,6 +39,8 @@ from vn_pipeline.lib.ml import (
     walk_forward_splits,
     walk_forward_train,
 )
+from vn_pipeline.lib.ml.evaluation import daily_ic, evaluate, newey_west_t
+from vn_pipeline.lib.ml.labels import label_span, make_labels
 from vn_pipeline.lib.sources.simulator import market as simmod
 from vn_pipeline.lib.sources.simulator.market import AlphaEffect, MarketSimulator, SimulatorConfig
 

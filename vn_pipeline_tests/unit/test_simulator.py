@@ -276,7 +276,7 @@ def test_universes_and_errors() -> None:
 def test_no_return_predictability_without_planted_effects(history: pd.DataFrame) -> None:
     # Every symbol's daily log return is symmetric about 0: neither volatility (the old +0.5 x variance drift,
     # t 3.6 here) nor yesterday's limit hit (the old carry of the unfilled move, t 27) ranks tomorrow's return.
-    from vn_pipeline.lib.evaluation import newey_west_t
+    from vn_pipeline.lib.ml.evaluation import newey_west_t
 
     h = history[~history["first_day"]].sort_values(["symbol", "trading_date"])
     ret = np.log(h["close"] / h["reference_price"])

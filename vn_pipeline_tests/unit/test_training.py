@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vn_pipeline.lib.labels import label_span
 from vn_pipeline.lib.market.calendar import trading_days
 from vn_pipeline.lib.ml import (
     Split,
@@ -21,6 +20,7 @@ from vn_pipeline.lib.ml import (
     train_lgbm,
     walk_forward_splits,
 )
+from vn_pipeline.lib.ml.labels import label_span
 
 DATES = trading_days(dt.date(2023, 1, 3), dt.date(2024, 6, 28))
 SMALL = {"num_leaves": 7, "min_data_in_leaf": 40, "learning_rate": 0.1}

@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from vn_pipeline.defs.automation.jobs import backtest, landing_file_ingest, market_daily_close, risk
-from vn_pipeline.defs.partitions import trading_days
+from vn_pipeline.defs.partitions import trading_day_partitions
 from vn_pipeline.defs.resources import MarketSourceResource
 from vn_pipeline.lib.sources.vendors.landing import scan_landing_dir
 
@@ -39,7 +39,7 @@ def landing_file_sensor(context: dg.SensorEvaluationContext, market_source: Mark
     requests = []
     for landed in new:
         day = landed.trading_date.isoformat()
-        if not trading_days.has_partition_key(day):
+        if not trading_day_partitions.has_partition_key(day):
             context.log.warning(f"landing file skipped: {landed.path}: {day} is not a trading-day partition")
             continue
         requests.append(
@@ -91,7 +91,7 @@ def daily_close_chain_sensor(context: dg.RunStatusSensorContext) -> dg.RunReques
         if BACKFILL_TAG in run.tags:
             return dg.SkipReason(f"close run {run.run_id} belongs to backfill {run.tags[BACKFILL_TAG]}: not chained")
         day = _close_day(run)
-        if day is None or not trading_days.has_partition_key(day):
+        if day is None or not trading_day_partitions.has_partition_key(day):
             return dg.SkipReason(f"close run {run.run_id} has no trading-day partition ({day!r}): nothing chained")
         return dg.RunRequest(
             run_key=f"close-{day}/{run.run_id}/backtest",

@@ -4,11 +4,11 @@ import dagster as dg
 
 from vn_pipeline.defs.common import table, window
 from vn_pipeline.defs.features.assets import features_daily
-from vn_pipeline.defs.partitions import trading_days
+from vn_pipeline.defs.partitions import trading_day_partitions
 from vn_pipeline.defs.resources import WarehouseResource
-from vn_pipeline.lib.feature_rules import feature_drift
 from vn_pipeline.lib.features import FEATURE_NAMES, UNDEFINED_ON_FLAT, WARMUP_DAYS
 from vn_pipeline.lib.features.inputs import warmup_nan_rows
+from vn_pipeline.lib.features.rules import feature_drift
 from vn_pipeline.lib.ml.predict import reference_model
 from vn_pipeline.lib.ml.registry import load_models
 from vn_pipeline.lib.warehouse.reads import stored_days
@@ -17,13 +17,13 @@ PSI_WARN = 0.25  # the usual threshold for "the population has shifted"
 DRIFT_DAYS = 20  # trading days compared with the training window: a month, not one day's cross-section
 
 
-@dg.asset_check(asset=features_daily, partitions_def=trading_days)
+@dg.asset_check(asset=features_daily, partitions_def=trading_day_partitions)
 def features_nan_only_in_warmup(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
     """A symbol with WARMUP_DAYS bars of history has a value for every feature, except a feature of
     UNDEFINED_ON_FLAT on a row where that feature's own window is flat (recomputed here from the adjusted bars,
-    see lib/feature_rules.py: e.g. rsqr_20 on 20 equal closes). Any other NaN is flagged."""
+    see lib/features/rules.py: e.g. rsqr_20 on 20 equal closes). Any other NaN is flagged."""
     start, end = window(context)
     with warehouse.connect() as conn:
         offending, with_nan = warmup_nan_rows(conn, start, end)
@@ -39,10 +39,10 @@ def features_nan_only_in_warmup(
     )
 
 
-@dg.asset_check(asset=features_daily, partitions_def=trading_days)
+@dg.asset_check(asset=features_daily, partitions_def=trading_day_partitions)
 def feature_drift_psi(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """WARN when a feature's cross-sectional distribution over the last DRIFT_DAYS trading days up to the
-    window's last day differs from the model's training window (lib/feature_rules.py): the PSI of values
+    window's last day differs from the model's training window (lib/features/rules.py): the PSI of values
     z-scored within each day (a market-wide move that lifts or sinks every name is not drift, a change in how
     names spread out is) and the PSI of the raw values (z-scores of a 0/1 flag move with each day's share of
     ones) must both exceed 0.25 and the largest PSI any DRIFT_DAYS-day stretch of the training window has

@@ -6,7 +6,7 @@ import dagster as dg
 
 from vn_pipeline.defs.common import window
 from vn_pipeline.defs.market_data.assets import listings
-from vn_pipeline.defs.partitions import trading_days
+from vn_pipeline.defs.partitions import trading_day_partitions
 from vn_pipeline.lib.market.calendar import OFFICIAL_THROUGH, is_provisional, next_trading_day
 
 # About a month of sessions: the government announces Tết and National Day bridge days a few months ahead and
@@ -38,7 +38,10 @@ def build_calendar_check(lookahead: int = LOOKAHEAD_SESSIONS) -> dg.AssetChecksD
     )
 
     @dg.asset_check(
-        asset=listings, name="calendar_official_for_upcoming_days", partitions_def=trading_days, description=description
+        asset=listings,
+        name="calendar_official_for_upcoming_days",
+        partitions_def=trading_day_partitions,
+        description=description,
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         start, end = window(context)

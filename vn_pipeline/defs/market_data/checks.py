@@ -7,7 +7,7 @@ import pandas as pd
 
 from vn_pipeline.defs.common import table, window
 from vn_pipeline.defs.market_data.assets import listings, ohlcv_1d, ohlcv_1m, raw_ticks
-from vn_pipeline.defs.partitions import trading_days
+from vn_pipeline.defs.partitions import trading_day_partitions
 from vn_pipeline.defs.resources import WarehouseResource
 from vn_pipeline.lib.market_data.bar_rules import missing_bars, ohlc_violations, volume_mismatches
 from vn_pipeline.lib.market_data.tick_rules import TICK_COLUMNS, validate_ticks
@@ -29,7 +29,7 @@ def _sample(frame: pd.DataFrame) -> dg.TableMetadataValue:
     return table(frame.head(SAMPLE_ROWS))
 
 
-@dg.asset_check(asset=raw_ticks, blocking=True, partitions_def=trading_days)
+@dg.asset_check(asset=raw_ticks, blocking=True, partitions_def=trading_day_partitions)
 def raw_ticks_obey_market_rules(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
@@ -65,7 +65,7 @@ def raw_ticks_obey_market_rules(
     )
 
 
-@dg.asset_check(asset=raw_ticks, partitions_def=trading_days)
+@dg.asset_check(asset=raw_ticks, partitions_def=trading_day_partitions)
 def vendor_files_ingested(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """Every vendor file that landed for the day was read: a file quarantined whole (unreadable, too large, no
     valid row, prices in the wrong unit, ...) fails this check, naming the file and the rule. Its symbol's
@@ -88,7 +88,7 @@ def vendor_files_ingested(context: dg.AssetCheckExecutionContext, warehouse: War
     )
 
 
-@dg.asset_check(asset=raw_ticks, partitions_def=trading_days)
+@dg.asset_check(asset=raw_ticks, partitions_def=trading_day_partitions)
 def ticks_follow_vendor_running_total(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
@@ -114,7 +114,7 @@ def ticks_follow_vendor_running_total(
 def _ohlc_check(asset: dg.AssetsDefinition, table: str) -> dg.AssetChecksDefinition:
     description = f"OHLC ordering holds on every {table} row: high ≥ max(open, close) ≥ min(open, close) ≥ low."
 
-    @dg.asset_check(asset=asset, name="ohlc_consistent", partitions_def=trading_days, description=description)
+    @dg.asset_check(asset=asset, name="ohlc_consistent", partitions_def=trading_day_partitions, description=description)
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
         start, end = window(context)
         offending = ohlc_violations(warehouse.read_partition(table, start, end))
@@ -127,7 +127,7 @@ def _ohlc_check(asset: dg.AssetsDefinition, table: str) -> dg.AssetChecksDefinit
     return _check
 
 
-@dg.asset_check(asset=ohlcv_1d, partitions_def=trading_days, additional_deps=[ohlcv_1m, raw_ticks])
+@dg.asset_check(asset=ohlcv_1d, partitions_def=trading_day_partitions, additional_deps=[ohlcv_1m, raw_ticks])
 def volume_reconciles(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """For days built from ticks, 1-minute volumes sum to the daily volume, which equals the tick volume."""
     start, end = window(context)
@@ -142,7 +142,7 @@ def volume_reconciles(context: dg.AssetCheckExecutionContext, warehouse: Warehou
     )  # fmt: skip
 
 
-@dg.asset_check(asset=ohlcv_1d, partitions_def=trading_days, additional_deps=[listings])
+@dg.asset_check(asset=ohlcv_1d, partitions_def=trading_day_partitions, additional_deps=[listings])
 def listed_symbols_complete(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:

@@ -1,4 +1,4 @@
-"""ml/lgbm_model, ml/predictions, ml/evaluation: walk-forward LightGBM on the feature matrix, scored daily."""
+"""ml/models, ml/predictions, ml/evaluation: walk-forward LightGBM on the feature matrix, scored daily."""
 
 from datetime import date
 from typing import Literal
@@ -10,7 +10,7 @@ from vn_pipeline.defs.common import (
     COMMON,
     CORPORATE_ACTIONS,
     FEATURES_DAILY,
-    LGBM_MODEL,
+    MODELS,
     OHLCV_1D,
     PREDICTIONS,
     chart,
@@ -19,10 +19,10 @@ from vn_pipeline.defs.common import (
     window,
 )
 from vn_pipeline.defs.resources import WarehouseResource
-from vn_pipeline.lib.evaluation import evaluate, plot_ic
-from vn_pipeline.lib.labels import Entry
+from vn_pipeline.lib.ml.evaluation import evaluate, plot_ic
 from vn_pipeline.lib.ml.gate import approve
 from vn_pipeline.lib.ml.inputs import evaluate_predictions, training_data
+from vn_pipeline.lib.ml.labels import Entry
 from vn_pipeline.lib.ml.predict import predict_walk_forward, score_window
 from vn_pipeline.lib.ml.registry import load_models, save_models
 from vn_pipeline.lib.ml.train import walk_forward_train
@@ -61,7 +61,7 @@ class ModelConfig(dg.Config):
 
     @property
     def normalization(self) -> Literal["zscore", "rank"] | None:
-        """The labels' normalisation as lib/labels.py takes it (None: none)."""
+        """The labels' normalisation as lib/ml/labels.py takes it (None: none)."""
         return None if self.label_normalization == "none" else self.label_normalization
 
 
@@ -72,8 +72,8 @@ def _window_of(warehouse: WarehouseResource, config: ModelConfig) -> tuple[date,
     return start, end
 
 
-@dg.asset(key=LGBM_MODEL, deps=[FEATURES_DAILY, OHLCV_1D, CORPORATE_ACTIONS], **ML)
-def lgbm_model(context: dg.AssetExecutionContext, config: ModelConfig, warehouse: WarehouseResource):
+@dg.asset(key=MODELS, deps=[FEATURES_DAILY, OHLCV_1D, CORPORATE_ACTIONS], **ML)
+def trained_models(context: dg.AssetExecutionContext, config: ModelConfig, warehouse: WarehouseResource):
     """LightGBM models trained walk-forward (purge and embargo ≥ the label horizon, early stopping on a
     validation window), each stored in ml.models with its window, features, parameters and data hash. The
     out-of-sample Rank IC over the splits' test windows is measured here and gates the predictions."""
@@ -104,7 +104,7 @@ def lgbm_model(context: dg.AssetExecutionContext, config: ModelConfig, warehouse
                "entry": config.entry, "label_normalization": config.normalization}  # fmt: skip
     with warehouse.connect() as conn:
         save_models(conn, models, {m.model_id: metrics for m in models}, approved=approved)
-    context.log.info(f"ml/lgbm_model: {len(models)} walk-forward models, OOS {report.summary}, approved {approved}")
+    context.log.info(f"ml/models: {len(models)} walk-forward models, OOS {report.summary}, approved {approved}")
     trained = pd.DataFrame(
         [
             {"model_id": m.model_id, "train": f"{m.train_start} → {m.train_end}", "valid_end": str(m.valid_end),
@@ -126,7 +126,7 @@ def lgbm_model(context: dg.AssetExecutionContext, config: ModelConfig, warehouse
     )
 
 
-@dg.asset(key=PREDICTIONS, deps=[FEATURES_DAILY, lgbm_model], **{**COMMON, **ML})
+@dg.asset(key=PREDICTIONS, deps=[FEATURES_DAILY, trained_models], **{**COMMON, **ML})
 def predictions(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """A score for every symbol of each day, from the newest model whose training data (label windows and
     embargo included) ended before that day. Days no model may score yet are left empty, and said so."""
@@ -162,4 +162,4 @@ def evaluation(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
     )
 
 
-ASSETS = [lgbm_model, predictions, evaluation]
+ASSETS = [trained_models, predictions, evaluation]

@@ -2,20 +2,20 @@
 
 import dagster as dg
 
-from vn_pipeline.defs.ml.assets import lgbm_model
+from vn_pipeline.defs.ml.assets import trained_models
 from vn_pipeline.defs.resources import WarehouseResource
 from vn_pipeline.lib.ml.registry import load_models, model_approvals
 
 
-@dg.asset_check(asset=lgbm_model, blocking=True)
+@dg.asset_check(asset=trained_models, blocking=True)
 def oos_rank_ic_above_minimum(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
     """The walk-forward models' out-of-sample Rank IC reaches the configured minimum (ModelConfig
-    min_oos_rank_ic). ml/lgbm_model decides it once and stores it in ml.models.approved; this check reads that
+    min_oos_rank_ic). ml/models decides it once and stores it in ml.models.approved; this check reads that
     decision for the models of the latest materialization, and ml/predictions uses only approved models,
     whichever run publishes them."""
-    event = context.instance.get_latest_materialization_event(lgbm_model.key)
+    event = context.instance.get_latest_materialization_event(trained_models.key)
     metadata = event.asset_materialization.metadata if event and event.asset_materialization else {}
     model_ids = list(metadata["model_ids"].value) if "model_ids" in metadata else []
     with warehouse.connect() as conn:

@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from vn_pipeline.defs.common import table, window
-from vn_pipeline.defs.partitions import trading_days
+from vn_pipeline.defs.partitions import trading_day_partitions
 from vn_pipeline.defs.resources import RiskLimitsResource, WarehouseResource
 from vn_pipeline.defs.risk.assets import risk_report
 from vn_pipeline.lib.risk.limits import drawdowns_as_losses, read_limit
@@ -33,7 +33,7 @@ def _limit_result(rows: pd.DataFrame, limit: float, rule: str) -> dg.AssetCheckR
     )
 
 
-@dg.asset_check(asset=risk_report, partitions_def=trading_days)
+@dg.asset_check(asset=risk_report, partitions_def=trading_day_partitions)
 def drawdown_within_limit(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, risk_limits: RiskLimitsResource
 ) -> dg.AssetCheckResult:
@@ -42,7 +42,7 @@ def drawdown_within_limit(
     return _limit_result(rows, risk_limits.max_drawdown, "drawdown from peak <= max_drawdown")
 
 
-@dg.asset_check(asset=risk_report, partitions_def=trading_days)
+@dg.asset_check(asset=risk_report, partitions_def=trading_day_partitions)
 def var_within_limit(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, risk_limits: RiskLimitsResource
 ) -> dg.AssetCheckResult:
@@ -51,7 +51,7 @@ def var_within_limit(
     return _limit_result(rows, risk_limits.max_var_95, "historical VaR 95% <= max_var_95 of NAV")
 
 
-@dg.asset_check(asset=risk_report, partitions_def=trading_days)
+@dg.asset_check(asset=risk_report, partitions_def=trading_day_partitions)
 def single_name_weight_within_limit(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, risk_limits: RiskLimitsResource
 ) -> dg.AssetCheckResult:

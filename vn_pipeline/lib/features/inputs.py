@@ -9,9 +9,9 @@ from typing import Any
 import pandas as pd
 import psycopg
 
-from vn_pipeline.lib.feature_rules import flat_windows, nan_outside_warmup
 from vn_pipeline.lib.features.adjust import adjust_prices
 from vn_pipeline.lib.features.core import WARMUP_DAYS, compute_features
+from vn_pipeline.lib.features.rules import flat_windows, nan_outside_warmup
 from vn_pipeline.lib.market.calendar import CALENDAR_START, previous_trading_day
 from vn_pipeline.lib.warehouse.reads import date_span, read_partition
 
@@ -69,7 +69,7 @@ def daily_features(conn: psycopg.Connection[Any], start: date, end: date) -> pd.
 def warmup_nan_rows(conn: psycopg.Connection[Any], start: date, end: date) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Stored feature rows of [start, end] with a NaN once their symbol has WARMUP_DAYS bars of history:
     (those a flat window does not explain, all of them). History and flat windows are recomputed from the bars
-    as the features saw them: same lookback, same dividend adjustment (see lib/feature_rules.py)."""
+    as the features saw them: same lookback, same dividend adjustment (see lib/features/rules.py)."""
     features = read_partition(conn, "features.daily", start, end)
     bars = adjusted_bars(conn, lookback_start(start), end)
     history = history_lengths(bars)

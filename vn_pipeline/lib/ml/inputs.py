@@ -9,9 +9,9 @@ from typing import Any
 import pandas as pd
 import psycopg
 
-from vn_pipeline.lib.evaluation import EvaluationReport, evaluate
 from vn_pipeline.lib.features.inputs import adjusted_bars, stored_span
-from vn_pipeline.lib.labels import make_labels
+from vn_pipeline.lib.ml.evaluation import EvaluationReport, evaluate
+from vn_pipeline.lib.ml.labels import make_labels
 from vn_pipeline.lib.ml.registry import load_models
 from vn_pipeline.lib.warehouse.reads import read_partition
 

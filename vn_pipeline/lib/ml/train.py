@@ -14,7 +14,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from vn_pipeline.lib.labels import join_features_labels
+from vn_pipeline.lib.ml.labels import join_features_labels
 from vn_pipeline.lib.ml.model_store import KEYS, TrainedModel, data_hash
 from vn_pipeline.lib.ml.walk_forward import Split, rows_of
 

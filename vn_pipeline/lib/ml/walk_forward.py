@@ -24,7 +24,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from vn_pipeline.lib.labels import label_span
+from vn_pipeline.lib.ml.labels import label_span
 
 Part = Literal["train", "valid", "test"]
 

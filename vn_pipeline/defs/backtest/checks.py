@@ -5,8 +5,8 @@ from datetime import date
 
 import dagster as dg
 
-from vn_pipeline.defs.backtests.assets import STRATEGY_ASSETS
-from vn_pipeline.defs.backtests.inputs import BacktestConfig
+from vn_pipeline.defs.backtest.assets import STRATEGY_ASSETS
+from vn_pipeline.defs.backtest.inputs import BacktestConfig
 from vn_pipeline.defs.common import table
 from vn_pipeline.defs.resources import WarehouseResource
 from vn_pipeline.lib.backtest import Rules

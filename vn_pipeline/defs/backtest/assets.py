@@ -9,8 +9,8 @@ Results land in backtest.* and in an HTML tearsheet under the state directory.
 import dagster as dg
 import pandas as pd
 
-from vn_pipeline.defs.backtests.inputs import BacktestConfig
-from vn_pipeline.defs.backtests.presentation import backtest_metadata
+from vn_pipeline.defs.backtest.inputs import BacktestConfig
+from vn_pipeline.defs.backtest.presentation import backtest_metadata
 from vn_pipeline.defs.common import BACKTESTS as KEYS
 from vn_pipeline.defs.common import CORPORATE_ACTIONS, INDEX_LEVELS, LISTINGS, OHLCV_1D, PREDICTIONS
 from vn_pipeline.defs.resources import WarehouseResource
@@ -22,7 +22,7 @@ from vn_pipeline.lib.backtest.store import save_backtest
 from vn_pipeline.lib.backtest.strategies import topk_book
 from vn_pipeline.lib.portfolio.construction import Method
 
-BACKTESTS = {"group_name": "backtests", "owners": ["team:research"], "kinds": {"timescaledb", "vectorbt"}}
+BACKTESTS = {"group_name": "backtest", "owners": ["team:research"], "kinds": {"timescaledb", "vectorbt"}}
 MARKET = [OHLCV_1D, LISTINGS, CORPORATE_ACTIONS, INDEX_LEVELS]
 
 

@@ -19,7 +19,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from vn_pipeline.lib.labels import label_span
+from vn_pipeline.lib.ml.labels import label_span
 
 KEYS = ["trading_date", "symbol"]
 MIN_NAMES_PER_DAY = 5  # below this a daily correlation is noise, not information
