@@ -87,8 +87,10 @@ def _print_backtests(url: str) -> None:
     order = {"topk": 0, "vn30": 9}
     rows.sort(key=lambda r: (order.get(r[0], 5), r[0]))
     rules = Rules()  # the demo's backtests run on the defaults
-    say(f"backtests {rows[0][1]} → {rows[0][2]} (fees {rules.buy_fee:.2%}/side + {rules.sale_tax:.1%} sale tax, "
-        f"{rules.lot}-share lots, T+{rules.settlement_days}, limit locks; Sharpe 90% bootstrap band):")
+    say(
+        f"backtests {rows[0][1]} → {rows[0][2]} (fees {rules.buy_fee:.2%}/side + {rules.sale_tax:.1%} sale tax, "
+        f"{rules.lot}-share lots, T+{rules.settlement_days}, limit locks; Sharpe 90% bootstrap band):"
+    )
     print("    " + f"{'strategy':<13}" + "".join(f"{h:>9}" for h in BACKTEST_COLUMNS.values()) + "   Sharpe band")
     for strategy, _, _, stats in rows:
         cells = "".join(f"{_number(stats.get(k)):>9}" for k in BACKTEST_COLUMNS)

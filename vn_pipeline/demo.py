@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # Dagster is imported lazily, so `--help` and argument errors stay fast
     from vn_pipeline.runs import WindowRun
 
+
 def say(message: str) -> None:
     print(f"[vn-pipeline] {message}", flush=True)
 
@@ -124,5 +125,3 @@ def run_demo(args: argparse.Namespace) -> tuple[int, list[tuple[str, WindowRun]]
     # failures are printed and alerted in the UI, not fatal.
     failed = any(not o.success or o.errors for _, o in outcomes)
     return (1 if failed else 0), outcomes
-
-

@@ -20,7 +20,9 @@ from vn_pipeline.lib.paths import state_dir
 STORAGE_ENV = "VN_PIPELINE_DAGSTER_STORAGE_URL"
 EVENT_BATCH_SIZE = "1000"  # events per insert; Dagster batches only when this is set
 MANAGED = "# Written by vn-pipeline: edit freely after deleting this line, and it is left alone.\n"
-_CONFIG = MANAGED + f"""\
+_CONFIG = (
+    MANAGED
+    + f"""\
 # Runs and events live in PostgreSQL beside the warehouse; vn-pipeline sets {STORAGE_ENV} (bare `dagster`
 # commands on this home need it too: `export {STORAGE_ENV}=$(vn-pipeline db url --dagster)`).
 storage:
@@ -30,6 +32,7 @@ storage:
 telemetry:
   enabled: false
 """
+)
 _OLD_DEFAULT = "telemetry:\n  enabled: false\n"  # what earlier versions wrote: SQLite storage, replaced
 
 

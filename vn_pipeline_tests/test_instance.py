@@ -61,4 +61,6 @@ def test_a_sibling_database_keeps_credentials_and_options():
     assert sibling_url("postgresql://u:p%40ss@db.example:6543/wh?sslmode=require", "wh_dagster") == (
         "postgresql://u:p%40ss@db.example:6543/wh_dagster?sslmode=require"
     )
-    assert sibling_url("host=127.0.0.1 port=5432 dbname=wh user=postgres", "x") == "postgresql://postgres@127.0.0.1:5432/x"
+    assert (
+        sibling_url("host=127.0.0.1 port=5432 dbname=wh user=postgres", "x") == "postgresql://postgres@127.0.0.1:5432/x"
+    )

@@ -111,5 +111,7 @@ def test_partitions_exclude_holidays_years_ahead() -> None:
     assert datetime(2027, 2, 8, tzinfo=VN_TZ) in excluded  # Tết 2027: provisional, from the `holidays` rules
     assert datetime(2026, 8, 31, tzinfo=VN_TZ) in excluded and datetime(2026, 11, 24, tzinfo=VN_TZ) in excluded
     assert max(excluded).year == partitions.PARTITIONS_HORIZON.year >= date.today().year + 5
-    keys = partitions.trading_day_partitions.get_partition_keys_in_range(dg.PartitionKeyRange("2026-08-28", "2026-09-04"))
+    keys = partitions.trading_day_partitions.get_partition_keys_in_range(
+        dg.PartitionKeyRange("2026-08-28", "2026-09-04")
+    )
     assert keys == ["2026-08-28", "2026-09-03", "2026-09-04"]  # 31 Aug - 2 Sep closed

@@ -147,9 +147,7 @@ def test_duplicated_rows_and_a_resaved_file_are_stored_once(tmp_path, day_files,
 def test_a_partly_overlapping_second_file_adds_only_the_trades_it_has_new(tmp_path, day_files, baseline) -> None:
     lines = hostile.real_lines(INTRADAY / "FRT.csv")
     head, tail = [lines[0], *lines[1:301]], [lines[0], *lines[251:]]
-    landed = _land(
-        tmp_path, day_files, {"FRT.csv": hostile._join(head), "FRT_afternoon.csv": hostile._join(tail)}
-    )
+    landed = _land(tmp_path, day_files, {"FRT.csv": hostile._join(head), "FRT_afternoon.csv": hostile._join(tail)})
     pd.testing.assert_frame_equal(landed.ticks, baseline.ticks)
     assert len(_rows(landed, "duplicate_trade")) == 50  # lines 252..301 of the full file are in both
 

@@ -40,8 +40,11 @@ def _not_provided(
 
 
 def _write_dataset(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, market: MarketSourceResource,
-    dataset: Dataset, table: str,
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    market: MarketSourceResource,
+    dataset: Dataset,
+    table: str,
 ) -> dg.MaterializeResult:
     """A dataset the source hands over as it is: the window's rows replace the stored window."""
     start, end = window(context)
