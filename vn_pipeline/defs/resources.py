@@ -77,11 +77,6 @@ class WarehouseResource(dg.ConfigurableResource):
         with self.connect() as conn:
             return closes_before(conn, start, end)
 
-    def read_frame(self, query: str, params: tuple | None = None) -> pd.DataFrame:
-        """A parameterized query's rows as a DataFrame (columns named as in the result)."""
-        with self.connect() as conn:
-            return warehouse.read_frame(conn, query, params)
-
 
 @cache
 def _simulator(seed: int, universe: str, n_symbols: int | None, effects: str) -> MarketSimulator:

@@ -16,11 +16,10 @@ from vn_pipeline.defs.common import LISTINGS, logged_result, window
 from vn_pipeline.defs.resources import MarketSourceResource, WarehouseResource
 from vn_pipeline.lib.market_data.bar_rules import untraded_symbols
 from vn_pipeline.lib.market_data.bars import combine_daily, daily_bars_from_ticks, minute_bars
+from vn_pipeline.lib.market_data.kept import ticks_to_write, with_kept
 from vn_pipeline.lib.market_data.tick_rules import validate_ticks
-from vn_pipeline.lib.sources.protocol import Dataset, MarketSource, TickBatch
-from vn_pipeline.lib.sources.vendors.landing import FILE_RULES
+from vn_pipeline.lib.sources.protocol import Dataset, MarketSource
 from vn_pipeline.lib.warehouse.quarantine import read_quarantine
-from vn_pipeline.lib.warehouse.reads import read_symbol_days
 
 COMMON = {**SHARED, "group_name": "market_data", "owners": ["team:market-data"]}
 
@@ -56,16 +55,6 @@ def _write_dataset(
     return logged_result(context, frame, start, end, **source.metadata)
 
 
-def _with_kept(warehouse: WarehouseResource, table: str, frame: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` plus the stored rows of the symbol-days none of whose files could be used: a bad file never
-    replaces what the warehouse holds by nothing."""
-    if kept.empty:
-        return frame
-    with warehouse.connect() as conn:
-        stored = read_symbol_days(conn, table, kept, columns=list(frame.columns))
-    return pd.concat([frame, stored], ignore_index=True) if len(stored) else frame
-
-
 @dg.asset(key=LISTINGS, kinds={"timescaledb", "python"}, **COMMON)
 def listings(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, market_source: MarketSourceResource
@@ -80,7 +69,8 @@ def listings(
         return logged_result(context, pd.DataFrame(), start, end, **source.metadata)
     for warning in batch.warnings:
         context.log.warning(warning)
-    frame = _with_kept(warehouse, "market.listings", batch.listings, batch.kept)
+    with warehouse.connect() as conn:
+        frame = with_kept(conn, "market.listings", batch.listings, batch.kept)
     warehouse.write_partition("market.listings", frame, start, end)
     return logged_result(context, frame, start, end, **source.metadata)
 
@@ -109,13 +99,12 @@ def raw_ticks(
     first = batch.first_day
     day_listings = warehouse.read_partition("market.listings", first, end)
     checked = validate_ticks(batch.ticks, day_listings, source="market.raw_ticks batch", origin=batch.origins)
-    found = [q for q in (batch.quarantined, checked.quarantined, _kept_quarantine(warehouse, batch)) if len(q)]
-    quarantined = pd.concat(found, ignore_index=True) if found else checked.quarantined
+    with warehouse.connect() as conn:
+        good, quarantined = ticks_to_write(conn, batch, checked)
     if batch.incomplete:
         context.log.warning(f"vendor files missing part of the session (shares): {batch.incomplete}")
     for path, reason in batch.quarantined_files.items():
         context.log.error(f"landing file quarantined: {path}: {reason}")
-    good = _with_kept(warehouse, "market.raw_ticks", checked.good, batch.kept)
     warehouse.write_partition("market.raw_ticks", good, first, end, quarantine=quarantined)
     by_rule = quarantined["rule"].value_counts().to_dict() if len(quarantined) else {}
     return logged_result(
@@ -123,18 +112,6 @@ def raw_ticks(
         incomplete_files=batch.incomplete, quarantined_files=batch.quarantined_files,
         kept_from_store=[f"{s} {d}" for d, s in batch.kept.itertuples(index=False)],
     )  # fmt: skip
-
-
-def _kept_quarantine(warehouse: WarehouseResource, batch: TickBatch) -> pd.DataFrame:
-    """The stored quarantine rows of kept symbol-days stay with their kept ticks (file records are made anew)."""
-    if batch.kept.empty:
-        return pd.DataFrame()
-    start, end = min(batch.kept["trading_date"]), max(batch.kept["trading_date"])
-    with warehouse.connect() as conn:
-        stored = read_quarantine(conn, "market.raw_ticks", start, end)
-    keys = pd.MultiIndex.from_frame(stored[["trading_date", "symbol"]])
-    mine = keys.isin(pd.MultiIndex.from_frame(batch.kept)) & ~stored["rule"].isin(FILE_RULES)
-    return stored[mine].assign(source_table="market.raw_ticks")
 
 
 @dg.asset(key=["market", "ohlcv_1m"], deps=[raw_ticks], kinds={"timescaledb", "python"}, **COMMON)
