@@ -8,6 +8,7 @@ from vn_pipeline.defs.partitions import trading_day_partitions
 from vn_pipeline.defs.resources import RiskLimitsResource, WarehouseResource
 from vn_pipeline.defs.risk.assets import risk_report
 from vn_pipeline.lib.risk.limits import drawdowns_as_losses, read_limit
+from vn_pipeline.lib.risk.report import DRAWDOWN, TOP1_WEIGHT, VAR_HIST_95
 from vn_pipeline.lib.risk.store import load_summary
 
 
@@ -38,7 +39,7 @@ def drawdown_within_limit(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, risk_limits: RiskLimitsResource
 ) -> dg.AssetCheckResult:
     """The book's drawdown from its peak stays within risk_limits.max_drawdown."""
-    rows = drawdowns_as_losses(_summary(warehouse, context, ("drawdown",)))
+    rows = drawdowns_as_losses(_summary(warehouse, context, (DRAWDOWN,)))
     return _limit_result(rows, risk_limits.max_drawdown, "drawdown from peak <= max_drawdown")
 
 
@@ -47,7 +48,7 @@ def var_within_limit(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, risk_limits: RiskLimitsResource
 ) -> dg.AssetCheckResult:
     """One-day historical VaR at 95% stays within risk_limits.max_var_95 of NAV."""
-    rows = _summary(warehouse, context, ("var_hist_95",))
+    rows = _summary(warehouse, context, (VAR_HIST_95,))
     return _limit_result(rows, risk_limits.max_var_95, "historical VaR 95% <= max_var_95 of NAV")
 
 
@@ -56,7 +57,7 @@ def single_name_weight_within_limit(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, risk_limits: RiskLimitsResource
 ) -> dg.AssetCheckResult:
     """No single name weighs more than risk_limits.max_single_name_weight of NAV."""
-    rows = _summary(warehouse, context, ("top1_weight",))
+    rows = _summary(warehouse, context, (TOP1_WEIGHT,))
     return _limit_result(rows, risk_limits.max_single_name_weight, "largest position weight <= max_single_name_weight")
 
 

@@ -12,10 +12,7 @@ from vn_pipeline.lib.paths import state_dir
 from vn_pipeline.lib.reports import charts
 from vn_pipeline.lib.reports.tearsheet import risk_tearsheet, write_html
 from vn_pipeline.lib.risk.inputs import RiskInputs
-from vn_pipeline.lib.risk.report import RiskReport
-
-HEADLINE = ("nav", "var_hist_95", "cvar_hist_95", "var_mc_99", "volatility", "beta", "drawdown", "top1_weight",
-            "max_days_to_exit", "stress_limit_down_all", "stress_worst_vn30_drawdown")  # fmt: skip
+from vn_pipeline.lib.risk.report import HEADLINE, RiskReport
 
 
 def tearsheet_dir():

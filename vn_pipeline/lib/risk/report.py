@@ -50,6 +50,14 @@ class RiskReport:
     stress: pd.DataFrame
 
 
+# Summary metrics others read by name: the risk limits compare these, the materialization shows the headline.
+DRAWDOWN = "drawdown"  # from the book's peak, negative
+VAR_HIST_95 = "var_hist_95"  # one-day historical VaR 95%, fraction of NAV
+TOP1_WEIGHT = "top1_weight"  # the largest position's weight
+HEADLINE = ("nav", VAR_HIST_95, "cvar_hist_95", "var_mc_99", "volatility", "beta", DRAWDOWN, TOP1_WEIGHT,
+            "max_days_to_exit", "stress_limit_down_all", "stress_worst_vn30_drawdown")  # fmt: skip
+
+
 def build_report(
     book: BookOnDay,
     windows: list[StressWindow],
@@ -67,9 +75,9 @@ def build_report(
         "nav": float(book.nav),
         "cash_weight": float(1.0 - weights.sum()),
         "positions": float(len(weights)),
-        "drawdown": float(curve.iloc[-1]) if len(curve) else np.nan,
+        DRAWDOWN: float(curve.iloc[-1]) if len(curve) else np.nan,
         "max_drawdown": float(curve.min()) if len(curve) else np.nan,  # realised by the book, not the proxy
-        "top1_weight": float(top.iloc[0]) if len(top) else 0.0,
+        TOP1_WEIGHT: float(top.iloc[0]) if len(top) else 0.0,
         "top5_weight": float(top.sum()),
         "max_days_to_exit": float(exit_days.max()) if len(exit_days) else 0.0,
     }
