@@ -23,6 +23,7 @@ from vn_pipeline.lib.sources.protocol import MarketSource
 from vn_pipeline.lib.sources.simulator.daily import AlphaEffect
 from vn_pipeline.lib.sources.simulator.market import MarketSimulator, SimulatorConfig
 from vn_pipeline.lib.sources.simulator.source import SimulatorSource
+from vn_pipeline.lib.sources.vendors.cafef_source import CafefSource
 from vn_pipeline.lib.sources.vendors.landing import LandingSource, known_exchanges, scan_landing_dir
 from vn_pipeline.lib.warehouse.quarantine import replace_quarantine
 from vn_pipeline.lib.warehouse.reads import closes_before, date_span
@@ -97,9 +98,10 @@ def parse_effects(spec: str) -> tuple[AlphaEffect, ...]:
 
 
 class MarketSourceResource(dg.ConfigurableResource):
-    """Where market data comes from: the deterministic simulator (default) or vnstock-format files."""
+    """Where market data comes from: the deterministic simulator (default), vnstock-format files landing in the
+    landing directory, or a folder of CafeF end-of-day exports (``data_dir``)."""
 
-    kind: Literal["simulator", "vnstock_files"] = "simulator"
+    kind: Literal["simulator", "vnstock_files", "cafef"] = "simulator"
     seed: int = 7
     universe: Literal["vn30", "full"] = "vn30"
     n_symbols: int | None = None
@@ -107,6 +109,7 @@ class MarketSourceResource(dg.ConfigurableResource):
     intraday_days: int = 5
     intraday_since: str | None = None
     landing_dir: str = ""
+    data_dir: str = ""  # cafef: the folder of <SYMBOL>/PriceHistory.csv and GDKhoiNgoai.csv
 
     def source(self, warehouse: WarehouseResource, run_id: str) -> MarketSource:
         """The configured source as one run sees it: the landing files of a vendor source are the run's
@@ -114,6 +117,10 @@ class MarketSourceResource(dg.ConfigurableResource):
         if self.kind == "simulator":
             simulator = _simulator(self.seed, self.universe, self.n_symbols, self.planted_effects)
             return SimulatorSource(simulator, self.first_intraday_day())
+        if self.kind == "cafef":
+            if not self.data_dir:
+                raise ValueError("source 'cafef' reads a folder of CafeF exports: set VN_PIPELINE_DATA_DIR (data_dir)")
+            return CafefSource(Path(self.data_dir))
         directory = self.landing_path()
         with warehouse.connect() as conn:
             files = run_snapshot(conn, run_id, lambda: scan_landing_dir(directory) if directory.is_dir() else [])
@@ -150,6 +157,7 @@ def build_resources() -> dict[str, object]:
             seed=int(os.environ.get("VN_PIPELINE_SEED", "7")),
             planted_effects=os.environ.get("VN_PIPELINE_PLANTED_EFFECTS", ""),
             landing_dir=os.environ.get("VN_PIPELINE_LANDING_DIR", ""),
+            data_dir=os.environ.get("VN_PIPELINE_DATA_DIR", ""),
         ),
         "risk_limits": RiskLimitsResource(
             max_drawdown=float(os.environ.get("VN_PIPELINE_RISK_MAX_DRAWDOWN", "0.20")),

@@ -51,8 +51,10 @@ def _write_dataset(
     if dataset not in source.provides:
         return _not_provided(context, source, dataset, start, end)
     frame = getattr(source, dataset)(start, end)
-    warehouse.write_partition(table, frame, start, end)
-    return logged_result(context, frame, start, end, **source.metadata)
+    quarantined = source.quarantined(dataset, start, end)
+    warehouse.write_partition(table, frame, start, end, quarantine=quarantined)
+    rejected = {} if quarantined is None else {"quarantined": len(quarantined)}
+    return logged_result(context, frame, start, end, **rejected, **source.metadata)
 
 
 @dg.asset(key=LISTINGS, kinds={"timescaledb", "python"}, **COMMON)

@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 
 from vn_pipeline.lib.market.calendar import trading_days
-from vn_pipeline.lib.sources.protocol import DATASETS, ListingBatch, TickBatch
+from vn_pipeline.lib.sources.protocol import DATASETS, Dataset, ListingBatch, TickBatch
 from vn_pipeline.lib.sources.simulator.benchmarks import simulated_vn30
 from vn_pipeline.lib.sources.simulator.market import MarketSimulator
 
@@ -48,3 +48,6 @@ class SimulatorSource:
     def index_levels(self, start: date, end: date) -> pd.DataFrame:
         levels = simulated_vn30(self.simulator, end)
         return levels[levels["trading_date"] >= start].assign(index_code="VN30")
+
+    def quarantined(self, dataset: Dataset, start: date, end: date) -> pd.DataFrame | None:
+        return None  # a daily dataset of this source has no row to reject

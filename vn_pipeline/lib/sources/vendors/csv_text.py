@@ -194,3 +194,20 @@ def bar_price_checks(prices_kvnd: pd.DataFrame) -> list[tuple[str, pd.Series, st
 def parse_dates(raw: pd.DataFrame, column: str, fmt: str) -> pd.Series:
     """``column`` parsed with ``fmt``; an unparseable date is NaT, for the caller to reject that row."""
     return pd.to_datetime(raw[column].str.strip(), format=fmt, errors="coerce")
+
+
+def as_quarantine(rejected: pd.DataFrame, source_table: str) -> pd.DataFrame:
+    """Rejected rows (``REJECTED_COLUMNS``) in the ``market.quarantine`` layout, for ``source_table``; the file and
+    line lead the detail, so a person can open the row that broke the rule."""
+    lines = ["" if pd.isna(line) else f" line {int(line)}" for line in rejected["line"]]
+    where = pd.Series(lines, index=rejected.index, dtype=object)
+    return pd.DataFrame(
+        {
+            "trading_date": rejected["trading_date"],
+            "source_table": source_table,
+            "symbol": rejected["symbol"],
+            "rule": rejected["rule"],
+            "detail": rejected["file"].astype(str) + where + ": " + rejected["reason"],
+            "row_data": rejected["row_data"],
+        }
+    )

@@ -22,8 +22,8 @@ import pandas as pd
 from vn_pipeline.lib.market.calendar import last_trading_day_on_or_before
 from vn_pipeline.lib.market.exchanges import is_valid_symbol, normalize_exchange, price_limits
 from vn_pipeline.lib.market.timezone import VN_TZ
-from vn_pipeline.lib.sources.protocol import ListingBatch, TickBatch
-from vn_pipeline.lib.sources.vendors.csv_text import VendorFileError, concat_rejected, reject
+from vn_pipeline.lib.sources.protocol import Dataset, ListingBatch, TickBatch
+from vn_pipeline.lib.sources.vendors.csv_text import VendorFileError, as_quarantine, concat_rejected, reject
 from vn_pipeline.lib.sources.vendors.vnstock_files import IntradayFile, read_intraday_file
 from vn_pipeline.lib.warehouse import columns
 from vn_pipeline.lib.warehouse.columns import ROW_KEY
@@ -175,7 +175,9 @@ def land_files(
         if missing:
             incomplete[f"{symbol} {day}"] = missing
 
-    quarantined = pd.concat([_as_quarantine(concat_rejected(rejected)), pd.DataFrame(records)], ignore_index=True)
+    quarantined = pd.concat(
+        [as_quarantine(concat_rejected(rejected), "market.raw_ticks"), pd.DataFrame(records)], ignore_index=True
+    )
     landed = {(row["trading_date"], row["symbol"]) for row in listings}
     kept = {(r["trading_date"], r["symbol"]) for r in records if r["symbol"]} - landed
     return LandedDay(
@@ -298,19 +300,6 @@ def _file_record(path: Path, day: date, symbol: str | None, rule: str, detail: s
     }
 
 
-def _as_quarantine(rows: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "trading_date": rows["trading_date"],
-            "source_table": "market.raw_ticks",
-            "symbol": rows["symbol"],
-            "rule": rows["rule"],
-            "detail": rows["file"].astype(str) + " line " + rows["line"].astype(str) + ": " + rows["reason"],
-            "row_data": rows["row_data"],
-        }
-    )
-
-
 EXCHANGES_FILE = "exchanges.json"  # {"FRT": "HOSE", ...}: the exchange of each symbol, when the vendor omits it
 
 
@@ -378,3 +367,6 @@ class LandingSource:
         raise NotImplementedError(f"{self.name} provides only {sorted(self.provides)}")
 
     daily_bars = foreign_flows = corporate_actions = index_levels = _not_provided
+
+    def quarantined(self, dataset: Dataset, start: date, end: date) -> pd.DataFrame | None:
+        return None  # the files carry no daily dataset

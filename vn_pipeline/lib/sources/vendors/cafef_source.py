@@ -1,0 +1,113 @@
+"""CafeF end-of-day exports as a ``MarketSource``: a folder of ``<SYMBOL>/PriceHistory.csv`` and
+``<SYMBOL>/GDKhoiNgoai.csv`` (the layout of ``shared/data/vn_real/cafef``).
+
+This first step provides the daily bars and the foreign flows of every trading day the files cover; listings,
+corporate actions from the adjusted close and index levels are the next (issue #11). Each rejected row, and each
+row dated on a day the exchange did not trade, goes to the warehouse's quarantine with its file, line and rule.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+
+from vn_pipeline.lib.market.calendar import is_trading_day
+from vn_pipeline.lib.sources.protocol import Dataset, ListingBatch, TickBatch
+from vn_pipeline.lib.sources.vendors.cafef_files import read_cafef_foreign_flows, read_cafef_prices
+from vn_pipeline.lib.sources.vendors.csv_text import REJECTED_COLUMNS, as_quarantine
+from vn_pipeline.lib.warehouse import columns
+
+PRICES_FILE = "PriceHistory.csv"
+FLOWS_FILE = "GDKhoiNgoai.csv"
+_TABLES: dict[Dataset, str] = {"daily_bars": "market.daily_bars", "foreign_flows": "market.foreign_flows"}
+# Not a stock: the vendor's market index, in points, with market-wide flows (index levels are a later step).
+_NOT_STOCKS = {"VNINDEX", "basic_info"}
+
+
+class CafefSource:
+    name = "cafef"
+    provides = frozenset(_TABLES)
+
+    def __init__(self, directory: Path) -> None:
+        if not directory.is_dir():
+            raise FileNotFoundError(f"CafeF data dir {directory} does not exist (set VN_PIPELINE_DATA_DIR)")
+        self.directory = directory
+
+    @cached_property
+    def symbols(self) -> list[str]:
+        return sorted(
+            p.parent.name for p in self.directory.glob(f"*/{PRICES_FILE}") if p.parent.name not in _NOT_STOCKS
+        )
+
+    @property
+    def metadata(self) -> dict[str, object]:
+        return {"source": self.name, "data_dir": str(self.directory), "symbols": len(self.symbols)}
+
+    def listings(self, start: date, end: date) -> ListingBatch | None:
+        return None  # the next step of #11: boards per day, reference prices and limits from the prices
+
+    def ticks(self, start: date, end: date) -> TickBatch | None:
+        return None  # end-of-day files carry no trades
+
+    def daily_bars(self, start: date, end: date) -> pd.DataFrame:
+        return _in_window(self._prices[0], start, end)[list(columns.DAILY_BARS)]
+
+    def foreign_flows(self, start: date, end: date) -> pd.DataFrame:
+        return _in_window(self._flows[0], start, end)[list(columns.FOREIGN_FLOWS)]
+
+    def quarantined(self, dataset: Dataset, start: date, end: date) -> pd.DataFrame | None:
+        """The window's rows of ``dataset`` the source could not use, in the quarantine layout."""
+        if dataset not in _TABLES:
+            return None
+        rejected = (self._prices if dataset == "daily_bars" else self._flows)[1]
+        return as_quarantine(_in_window(rejected, start, end), _TABLES[dataset])
+
+    def corporate_actions(self, start: date, end: date) -> pd.DataFrame:
+        raise NotImplementedError(f"{self.name} provides only {sorted(self.provides)} so far")
+
+    index_levels = corporate_actions
+
+    @cached_property
+    def _prices(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return _read_all(self.directory, self.symbols, PRICES_FILE, read_cafef_prices)
+
+    @cached_property
+    def _flows(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return _read_all(self.directory, self.symbols, FLOWS_FILE, read_cafef_foreign_flows)
+
+
+def _read_all(directory: Path, symbols: list[str], name: str, read) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every symbol's file parsed, with the rows dated on a non-trading day moved to the rejected ones."""
+    parsed = [read(directory / symbol / name, symbol) for symbol in symbols if (directory / symbol / name).exists()]
+    rows = pd.concat([p[0] for p in parsed], ignore_index=True)
+    rejected = pd.concat([p[1] for p in parsed if len(p[1])], ignore_index=True)
+    closed = ~rows["trading_date"].map(is_trading_day)
+    if closed.any():
+        rejected = pd.concat([rejected, _closed_day_rows(directory, name, rows[closed])], ignore_index=True)
+    return rows[~closed].reset_index(drop=True), rejected[list(REJECTED_COLUMNS)]
+
+
+def _closed_day_rows(directory: Path, name: str, rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows the vendor dated on a weekend or holiday (BDT 2025-05-04): no session, so no bar to store."""
+    return pd.DataFrame(
+        {
+            "file": [str(directory / s / name) for s in rows["symbol"]],
+            "line": None,
+            "trading_date": rows["trading_date"].to_numpy(),
+            "symbol": rows["symbol"].to_numpy(),
+            "rule": "not_a_trading_day",
+            "reason": "dated on a weekend or exchange holiday: no session that day",
+            "row_data": [
+                {k: (v.isoformat() if isinstance(v, date) else v) for k, v in r.items()}
+                for r in rows.astype(object).to_dict("records")
+            ],
+        }
+    )
+
+
+def _in_window(frame: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
+    day = frame["trading_date"]
+    return frame[day.notna() & (day >= start) & (day <= end)].reset_index(drop=True)

@@ -1,0 +1,91 @@
+"""The CafeF source through the market-data assets, on the real exports in ../shared/data/vn_real/cafef: daily bars
+and foreign flows of every trading day reach the warehouse, a row dated on a Sunday goes to quarantine with its
+rule, and the datasets the source does not provide yet leave the stored rows alone."""
+
+import csv
+from collections.abc import Iterator
+from datetime import date
+
+import dagster as dg
+import psycopg
+import pytest
+
+from vn_pipeline.definitions import defs
+from vn_pipeline.defs.market_data.assets import daily_bars, foreign_flows, listings
+from vn_pipeline.defs.resources import MarketSourceResource, WarehouseResource
+from vn_pipeline.runs import run_window
+from vn_pipeline_tests.instances import postgres_instance
+from vn_pipeline_tests.real_data import VN_REAL, needs_vn_real
+
+pytestmark = needs_vn_real
+CAFEF = VN_REAL / "cafef"
+START, END = date(2025, 5, 5), date(2025, 5, 16)  # BDT has rows dated Sunday 2025-05-11 in between
+
+
+@pytest.fixture(scope="module")
+def instance(warehouse_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dg.DagsterInstance]:
+    with postgres_instance(warehouse_url, str(tmp_path_factory.mktemp("dagster_cafef"))) as local:
+        yield local
+
+
+def _raw_close(symbol: str, day: date) -> int:
+    """The file's own close (GiaDongCua, thousands of VND) for ``day``, read without the importer."""
+    with (CAFEF / symbol / "PriceHistory.csv").open(encoding="utf-8-sig", newline="") as f:
+        for row in csv.DictReader(f):
+            if row["Ngay"] == day.strftime("%d/%m/%Y"):
+                return round(float(row["GiaDongCua"]) * 1000)
+    raise LookupError(f"{symbol} has no row for {day}")
+
+
+def _rows(url: str, query: str, *params) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+def test_real_daily_bars_and_flows_reach_the_warehouse(warehouse_url: str, instance: dg.DagsterInstance) -> None:
+    resources = {
+        "warehouse": WarehouseResource(database_url=warehouse_url),
+        "market_source": MarketSourceResource(kind="cafef", data_dir=str(CAFEF)),
+    }
+    run = run_window(defs, "market_data", START, END, instance, resources=resources,
+                     assets={daily_bars.key, foreign_flows.key, listings.key}, checks=set())  # fmt: skip
+    assert run.success
+
+    symbols = sorted(p.name for p in CAFEF.iterdir() if (p / "PriceHistory.csv").exists() and p.name != "VNINDEX")
+    stored = dict(_rows(warehouse_url, "SELECT symbol, count(*) FROM market.daily_bars"
+                        " WHERE trading_date BETWEEN %s AND %s GROUP BY 1", START, END))  # fmt: skip
+    assert len(stored) >= 100 and set(stored) <= set(symbols)
+    for symbol, day in (("VCB", date(2025, 5, 6)), ("ACB", date(2025, 5, 16)), ("BDT", date(2025, 5, 12))):
+        (close,) = _rows(warehouse_url, "SELECT close FROM market.daily_bars WHERE symbol = %s AND trading_date = %s",
+                         symbol, day)[0]  # fmt: skip
+        assert close == _raw_close(symbol, day), symbol
+
+    # the Sunday row is in quarantine with its rule and file, not in the bars
+    assert not _rows(warehouse_url, "SELECT 1 FROM market.daily_bars WHERE trading_date = %s", date(2025, 5, 11))
+    sunday = _rows(warehouse_url, "SELECT symbol, rule, detail FROM market.quarantine WHERE source_table ="
+                   " 'market.daily_bars' AND trading_date = %s", date(2025, 5, 11))  # fmt: skip
+    assert ("BDT", "not_a_trading_day") in {(s, r) for s, r, _ in sunday}
+    assert all("BDT/PriceHistory.csv" in d for s, _, d in sunday if s == "BDT")
+
+    flows = _rows(warehouse_url, "SELECT count(DISTINCT symbol), count(*) FROM market.foreign_flows"
+                  " WHERE trading_date BETWEEN %s AND %s", START, END)[0]  # fmt: skip
+    assert flows[0] >= 100 and flows[1] >= 10 * 90
+
+    materialized = {m.asset_key.to_user_string(): m.metadata for m in run_materializations(instance, run.run_id)}
+    assert materialized["market/listings"]["source"].text == "cafef"  # not provided yet: stored rows kept
+    assert materialized["market/daily_bars"]["quarantined"].value >= 2
+
+
+def run_materializations(instance: dg.DagsterInstance, run_id: str) -> list[dg.AssetMaterialization]:
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
+    return [r.event_log_entry.asset_materialization for r in records]
+
+
+def test_the_cafef_source_says_which_folder_it_needs(warehouse_url: str) -> None:
+    resource = MarketSourceResource(kind="cafef")
+    with pytest.raises(ValueError, match="VN_PIPELINE_DATA_DIR"):
+        resource.source(WarehouseResource(database_url=warehouse_url), "run")
+    with pytest.raises(FileNotFoundError, match="no_such_dir"):
+        MarketSourceResource(kind="cafef", data_dir="/no_such_dir").source(
+            WarehouseResource(database_url=warehouse_url), "run"
+        )
