@@ -6,38 +6,19 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from psycopg import conninfo, sql
 
+from vn_pipeline_tests.databases import drop_database, fresh_database
 from vn_pipeline_tests.real_data import require_in_ci
 
 
 def pytest_configure(config: pytest.Config) -> None:
     require_in_ci()
-
-
-def _fresh_database(server_url: str) -> tuple[str, str]:
-    """Create an empty database next to ``server_url``'s; return (name, url)."""
-    name = f"vn_pipeline_test_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    params = conninfo.conninfo_to_dict(server_url)
-    params["dbname"] = name
-    return name, _as_url(params)
-
-
-def _as_url(params: dict[str, Any]) -> str:
-    user = params.get("user", "")
-    password = f":{params['password']}" if params.get("password") else ""
-    auth = f"{user}{password}@" if user else ""
-    port = f":{params['port']}" if params.get("port") else ""
-    return f"postgresql://{auth}{params.get('host', '127.0.0.1')}{port}/{params['dbname']}"
 
 
 def server_home() -> Path:
@@ -65,7 +46,7 @@ def warehouse_url() -> Iterator[str]:
             mp.setenv("VN_PIPELINE_HOME", str(home))
             embedded = EmbeddedPostgres(home=home)
             server_url = embedded.ensure_running()
-        name, url = _fresh_database(server_url)
+        name, url = fresh_database(server_url)
         migrate(url)
         try:
             yield url
@@ -74,8 +55,7 @@ def warehouse_url() -> Iterator[str]:
                 embedded.stop()
                 shutil.rmtree(embedded.home, ignore_errors=True)
             else:
-                with psycopg.connect(server_url, autocommit=True) as conn:
-                    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+                drop_database(server_url, name)
 
 
 @pytest.fixture

@@ -10,16 +10,16 @@ import datetime as dt
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import psycopg
 import pytest
-from psycopg import conninfo, sql
+from psycopg import conninfo
 
 from vn_pipeline.lib.warehouse import migrate, write_partition
+from vn_pipeline_tests.databases import own_database
 from vn_pipeline_tests.real_data import VN_REAL, needs_vn_real
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -35,18 +35,9 @@ D1, D2 = dt.date(2026, 2, 23), dt.date(2026, 2, 24)
 @pytest.fixture(scope="module")
 def dbt_db_url(warehouse_url: str) -> Iterator[str]:
     """A database of its own (migrated) so that dbt's tests see only the rows this module writes."""
-    name = f"vn_dbt_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(warehouse_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    params = conninfo.conninfo_to_dict(warehouse_url)
-    params["dbname"] = name
-    url = conninfo.make_conninfo(**{k: v for k, v in params.items() if v is not None})
-    migrate(url)
-    try:
+    with own_database(warehouse_url, "vn_dbt") as url:
+        migrate(url)
         yield url
-    finally:
-        with psycopg.connect(warehouse_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def _listing(day: dt.date, symbol: str, exchange: str, ref: int, ceiling: int, floor: int) -> dict:

@@ -1,17 +1,17 @@
 """`vn-pipeline demo` as a user runs it, on a real Dagster instance and the embedded server: twice in a row on
 one state directory, and with a history too short for the research loop."""
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import conninfo, sql
+from psycopg import sql
 
 from vn_pipeline.cli import build_parser
 from vn_pipeline.demo import ROW_TABLES, research_days_needed, run_demo
 from vn_pipeline.lib.features import WARMUP_DAYS
+from vn_pipeline_tests.databases import own_database
 
 # The issue's command (it crashed computing the model's start 250 days ahead), kept small: 5 symbols.
 MARKET_ONLY = ["demo", "--no-research", "--history-days", "20", "--intraday-days", "1", "--symbols", "5"]
@@ -21,13 +21,8 @@ VOLATILE = {"recorded_at"}  # when a row was written, not what it says
 @pytest.fixture
 def demo_database(warehouse_url: str) -> Iterator[str]:
     """A database of its own on the session's server: the demo writes today's window, which others may use."""
-    name = f"vn_pipeline_demo_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(warehouse_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    params = conninfo.conninfo_to_dict(warehouse_url) | {"dbname": name}
-    yield conninfo.make_conninfo(**params)
-    with psycopg.connect(warehouse_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    with own_database(warehouse_url, "vn_pipeline_demo") as url:
+        yield url
 
 
 def _checksums(url: str) -> dict[str, tuple[int, str]]:

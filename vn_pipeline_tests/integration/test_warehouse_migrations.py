@@ -12,7 +12,7 @@ import pytest
 
 from vn_pipeline.lib.warehouse import migrate
 from vn_pipeline.lib.warehouse.migrations import MigrationChanged, checksum, migration_files, timescale_available
-from vn_pipeline_tests.conftest import _fresh_database
+from vn_pipeline_tests.databases import fresh_database
 
 
 def _expected_versions(conn: psycopg.Connection[Any]) -> list[str]:
@@ -47,7 +47,7 @@ print(json.dumps(migrate(url)))
 def test_concurrent_migrate_from_two_processes(warehouse_url: str) -> None:
     import time
 
-    _, url = _fresh_database(warehouse_url)
+    _, url = fresh_database(warehouse_url)
     start_at = str(time.time() + 1.5)  # after both interpreters have imported the package
     procs = [
         subprocess.Popen([sys.executable, "-c", _CHILD, url, start_at], stdout=subprocess.PIPE, text=True)
@@ -88,7 +88,7 @@ def test_listing_foreign_cap_columns_are_nullable_and_checked(conn: psycopg.Conn
 
 def test_an_applied_migration_that_changed_stops_migrate(warehouse_url: str) -> None:
     """A database records each file's checksum; one that applied another text of a file refuses to go on."""
-    _, url = _fresh_database(warehouse_url)
+    _, url = fresh_database(warehouse_url)
     migrate(url)
     files = {version: text for version, text, _ in migration_files()}
     with psycopg.connect(url) as conn:

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 
 from vn_pipeline.lib.paths import state_dir
+from vn_pipeline.lib.warehouse.connection import ensure_database
 
 DATABASE = "vn_pipeline"
 SUPERUSER = "postgres"
@@ -387,14 +387,8 @@ class EmbeddedPostgres:
             time.sleep(0.1)
 
     def _ensure_database(self, port: int) -> None:
-        with psycopg.connect(self.url("postgres", port), autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.database,)).fetchone()
-            if exists:
-                return
-            # Two processes may race here (the fast path runs without the lock): the loser sees
-            # DuplicateDatabase, which means the database exists — exactly what we wanted.
-            with contextlib.suppress(psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database)))
+        # The fast path runs without the lock: ensure_database tolerates a racing creator.
+        ensure_database(self.url("postgres", port), self.database)
 
     def _recorded_port(self) -> int | None:
         try:

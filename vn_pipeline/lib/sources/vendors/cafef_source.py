@@ -24,7 +24,7 @@ PRICES_FILE = "PriceHistory.csv"
 FLOWS_FILE = "GDKhoiNgoai.csv"
 _TABLES: dict[Dataset, str] = {"daily_bars": "market.daily_bars", "foreign_flows": "market.foreign_flows"}
 # Not a stock: the vendor's market index, in points, with market-wide flows (index levels are a later step).
-_NOT_STOCKS = {"VNINDEX", "basic_info"}
+_NOT_STOCKS = {"VNINDEX"}
 
 
 class CafefSource:
