@@ -8,7 +8,10 @@ LISTINGS = ("trading_date", "symbol", "exchange", "instrument_type", "sector", "
 # (trading_date, symbol), it identifies a trade, so a duplicated one cannot be stored twice.
 RAW_TICKS = ("ts", "trading_date", "symbol", "seq", "price", "volume", "side", "session", "cum_volume")
 DAILY_BARS = ("trading_date", "symbol", "open", "high", "low", "close", "volume", "value")
+# What vendor history adds to a daily bar (sql/015): negotiated deals apart, adjusted-series flag, repaired fields.
+DAILY_BAR_EXTRAS = ("put_through_volume", "put_through_value", "adjusted", "repaired")
 FOREIGN_FLOWS = ("trading_date", "symbol", "buy_volume", "sell_volume", "buy_value", "sell_value", "room_remaining")
+PROPRIETARY_FLOWS = ("trading_date", "symbol", "buy_volume", "sell_volume", "buy_value", "sell_value")
 OHLCV_1M = ("ts", "trading_date", "symbol", "open", "high", "low", "close", "volume", "value", "vwap",
             "trade_count", "buy_volume", "sell_volume")  # fmt: skip
 OHLCV_1D = ("trading_date", "symbol", "open", "high", "low", "close", "volume", "value", "vwap", "trade_count",
