@@ -15,6 +15,7 @@ many layouts (free text, JSON), ``encode`` returns ``None`` and the caller falls
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ _PG_EPOCH_US = _PG_EPOCH_DAYS * 86_400 * 1_000_000
 BOOL, INT2, INT4, INT8, FLOAT4, FLOAT8 = 16, 21, 23, 20, 700, 701
 DATE, TIMESTAMP, TIMESTAMPTZ = 1082, 1114, 1184
 TEXT, VARCHAR, BPCHAR, JSON, JSONB = 25, 1043, 1042, 114, 3802
+TEXT_ARRAY = 1009  # text[]: a column of lists of str (or None), e.g. market.daily_bars.repaired
 _FIXED: dict[int, str] = {
     BOOL: "?",
     INT2: ">i2",
@@ -43,7 +45,7 @@ _FIXED: dict[int, str] = {
     TIMESTAMP: ">i8",
     TIMESTAMPTZ: ">i8",
 }
-_VARIABLE = {TEXT, VARCHAR, BPCHAR, JSON, JSONB}
+_VARIABLE = {TEXT, VARCHAR, BPCHAR, JSON, JSONB, TEXT_ARRAY}
 SUPPORTED_OIDS = frozenset(_FIXED) | _VARIABLE
 
 # Beyond this many distinct row layouts per chunk the structured-array trick stops paying off.
@@ -131,7 +133,48 @@ def _as_numbers(series: pd.Series, column: str, oid: int, null: np.ndarray | Non
         raise EncodingError(f"column {column!r}: cannot convert to a number ({exc})") from exc
 
 
-def _as_blobs(series: pd.Series, oid: int) -> tuple[np.ndarray, list[bytes]]:
+def _text_array(value: object, column: str) -> bytes:
+    """One text[] value in the binary array format: ndim, has-null flag, element oid, (size, lower bound) per
+    dimension, then (length, bytes) per element; an empty list is the zero-dimensional empty array."""
+    if isinstance(value, str) or not isinstance(value, (list, tuple, np.ndarray)):
+        # a bare string would otherwise be split into letters: the caller meant a list
+        raise EncodingError(f"column {column!r} is text[]: expected a list of str or None, got {value!r}")
+    items = list(value)
+    if not items:
+        return struct.pack(">iii", 0, 0, TEXT)
+    if not all(item is None or isinstance(item, str) for item in items):
+        raise EncodingError(f"column {column!r} is text[]: elements must be str or None, got {items!r}")
+    parts = [struct.pack(">iiiii", 1, int(None in items), TEXT, len(items), 1)]
+    for item in items:
+        if item is None:
+            parts.append(struct.pack(">i", -1))
+        else:
+            encoded = item.encode()
+            parts.append(struct.pack(">i", len(encoded)) + encoded)
+    return b"".join(parts)
+
+
+def _as_array_blobs(series: pd.Series, column: str) -> tuple[np.ndarray, list[bytes]]:
+    """Codes and blobs for a text[] column; each distinct list is encoded once (a flag column has a handful)."""
+    null = series.isna().to_numpy(dtype=bool)
+    codes = np.full(len(series), -1, dtype=np.int64)
+    seen: dict[tuple[object, ...], int] = {}
+    blobs: list[bytes] = []
+    for i, value in enumerate(series.astype(object).tolist()):
+        if null[i]:
+            continue
+        key = tuple(value) if isinstance(value, (list, tuple, np.ndarray)) else (type(value), value)
+        code = seen.get(key)
+        if code is None:
+            code = seen[key] = len(blobs)
+            blobs.append(_text_array(value, column))
+        codes[i] = code
+    return codes, blobs
+
+
+def _as_blobs(series: pd.Series, oid: int, column: str) -> tuple[np.ndarray, list[bytes]]:
+    if oid == TEXT_ARRAY:
+        return _as_array_blobs(series, column)
     if oid in (JSON, JSONB):
         # dicts are unhashable, so no factorize: one blob per row (JSON rarely needs the fast path)
         prefix = b"\x01" if oid == JSONB else b""  # jsonb binary format = version byte 1 + JSON text
@@ -152,7 +195,7 @@ def _as_blobs(series: pd.Series, oid: int) -> tuple[np.ndarray, list[bytes]]:
 def _encode_column(series: pd.Series, column: str, oid: int) -> _Column:
     null = _null_mask(series)
     if oid in _VARIABLE:
-        codes, blobs = _as_blobs(series, oid)
+        codes, blobs = _as_blobs(series, oid, column)
         blobs = blobs or [b""]  # an all-NULL column still needs a length table to index (never picked)
         lengths = np.fromiter((len(b) for b in blobs), dtype=np.int64, count=len(blobs))
         null = codes < 0
@@ -269,6 +312,8 @@ def python_rows(frame: pd.DataFrame, oids: list[int]) -> Iterator[tuple[Any, ...
     for i, oid in enumerate(oids):
         series = frame.iloc[:, i]
         values = series.astype(object).where(series.notna(), None).tolist()
+        if oid == TEXT_ARRAY:  # psycopg dumps lists (not tuples or arrays) as arrays
+            values = [None if v is None else list(v) for v in values]
         if oid in (JSON, JSONB):
             wrap = Jsonb if oid == JSONB else Json
             values = [None if v is None else wrap(v) for v in values]
