@@ -9,7 +9,8 @@ from vn_pipeline.defs.partitions import trading_day_partitions
 from vn_pipeline.lib.market.calendar import trading_days as calendar_days
 
 MARKET_TABLES = [
-    "listings", "daily_bars", "raw_ticks", "ohlcv_1m", "ohlcv_1d", "foreign_flows", "corporate_actions", "index_levels",
+    "listings", "daily_bars", "raw_ticks", "ohlcv_1m", "ohlcv_1d", "foreign_flows", "proprietary_flows",
+    "corporate_actions", "index_levels",
 ]  # fmt: skip
 
 

@@ -25,6 +25,7 @@ COMMON = {
 LISTINGS = dg.AssetKey(["market", "listings"])
 OHLCV_1D = dg.AssetKey(["market", "ohlcv_1d"])
 FOREIGN_FLOWS = dg.AssetKey(["market", "foreign_flows"])
+PROPRIETARY_FLOWS = dg.AssetKey(["market", "proprietary_flows"])
 CORPORATE_ACTIONS = dg.AssetKey(["market", "corporate_actions"])
 INDEX_LEVELS = dg.AssetKey(["market", "index_levels"])
 FEATURES_DAILY = dg.AssetKey(["features", "daily"])

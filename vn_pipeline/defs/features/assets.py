@@ -9,6 +9,7 @@ from vn_pipeline.defs.common import (
     FOREIGN_FLOWS,
     INDEX_LEVELS,
     OHLCV_1D,
+    PROPRIETARY_FLOWS,
     logged_result,
     window,
 )
@@ -23,15 +24,15 @@ LOOKBACK = dg.TimeWindowPartitionMapping(start_offset=-WARMUP_DAYS)
     key=FEATURES_DAILY,
     deps=[
         dg.AssetDep(key, partition_mapping=LOOKBACK)
-        for key in (OHLCV_1D, FOREIGN_FLOWS, INDEX_LEVELS, CORPORATE_ACTIONS)
+        for key in (OHLCV_1D, FOREIGN_FLOWS, PROPRIETARY_FLOWS, INDEX_LEVELS, CORPORATE_ACTIONS)
     ],
     kinds={"timescaledb", "python"},
     **{**COMMON, "group_name": "features", "owners": ["team:research"]},
 )
 def features_daily(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Indicators (SMA/EMA, MACD, RSI, Bollinger, ATR, OBV, Fibonacci position, volume-spread signals,
-    relative rotation vs VN30), Alpha158-class price/volume features, foreign-flow features and cross-sectional
-    ranks, on prices adjusted for stock dividends. Day D's row uses nothing after D's close."""
+    relative rotation vs VN30), Alpha158-class price/volume features, foreign- and proprietary-flow features and
+    cross-sectional ranks, on prices adjusted for stock dividends. Day D's row uses nothing after D's close."""
     start, end = window(context)
     with warehouse.connect() as conn:
         frame = daily_features(conn, start, end)

@@ -1,5 +1,5 @@
-"""Market-data assets: listings, raw ticks, vendor daily bars, 1-minute and daily OHLCV, foreign flows,
-corporate actions and index levels.
+"""Market-data assets: listings, raw ticks, vendor daily bars, 1-minute and daily OHLCV, foreign and
+proprietary flows, corporate actions and index levels.
 
 Every asset is trading-day partitioned and accepts a multi-day window in one run (BackfillPolicy.single_run),
 so two years of history is one run, not five hundred. The source datasets come from the configured
@@ -153,6 +153,16 @@ def foreign_flows(
     return _write_dataset(context, warehouse, market_source, "foreign_flows", "market.foreign_flows")
 
 
+@dg.asset(key=["market", "proprietary_flows"], deps=[listings], kinds={"timescaledb", "python"}, **COMMON)
+def proprietary_flows(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, market_source: MarketSourceResource
+) -> dg.MaterializeResult:
+    """Daily proprietary (securities companies' own-account) buy and sell volume and value (VND) per symbol.
+    Sparse: a symbol appears on the days a desk traded it. Sources without such data (the simulator) leave the
+    stored rows alone."""
+    return _write_dataset(context, warehouse, market_source, "proprietary_flows", "market.proprietary_flows")
+
+
 @dg.asset(key=["market", "corporate_actions"], kinds={"timescaledb", "python"}, **COMMON)
 def corporate_actions(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, market_source: MarketSourceResource
@@ -171,4 +181,7 @@ def index_levels(
     return _write_dataset(context, warehouse, market_source, "index_levels", "market.index_levels")
 
 
-ASSETS = [listings, daily_bars, raw_ticks, ohlcv_1m, ohlcv_1d, foreign_flows, corporate_actions, index_levels]
+ASSETS = [
+    listings, daily_bars, raw_ticks, ohlcv_1m, ohlcv_1d, foreign_flows, proprietary_flows, corporate_actions,
+    index_levels,
+]  # fmt: skip

@@ -15,9 +15,11 @@ import pandas as pd
 
 from vn_pipeline.lib.warehouse.columns import ROW_KEY
 
-Dataset = Literal["listings", "daily_bars", "ticks", "foreign_flows", "corporate_actions", "index_levels"]
+Dataset = Literal[
+    "listings", "daily_bars", "ticks", "foreign_flows", "proprietary_flows", "corporate_actions", "index_levels"
+]  # fmt: skip
 DATASETS: tuple[Dataset, ...] = (
-    "listings", "daily_bars", "ticks", "foreign_flows", "corporate_actions", "index_levels",
+    "listings", "daily_bars", "ticks", "foreign_flows", "proprietary_flows", "corporate_actions", "index_levels",
 )  # fmt: skip
 
 
@@ -67,6 +69,11 @@ class MarketSource(Protocol):
         ...
 
     def foreign_flows(self, start: date, end: date) -> pd.DataFrame: ...
+
+    def proprietary_flows(self, start: date, end: date) -> pd.DataFrame:
+        """Broker own-account buy and sell volume and value (``columns.PROPRIETARY_FLOWS``); called only when
+        "proprietary_flows" is in ``provides`` (few vendors have it)."""
+        ...
 
     def corporate_actions(self, start: date, end: date) -> pd.DataFrame:
         """Stock dividends with their ex-date as ``trading_date``."""

@@ -14,7 +14,8 @@ from vn_pipeline.lib.sources.simulator.market import MarketSimulator
 
 class SimulatorSource:
     name = "simulator"
-    provides = frozenset(DATASETS)
+    # The simulated market has no broker own-account desks: proprietary flows are not made up.
+    provides = frozenset(DATASETS) - {"proprietary_flows"}
 
     def __init__(self, simulator: MarketSimulator, first_intraday_day: date) -> None:
         self.simulator = simulator
@@ -41,6 +42,9 @@ class SimulatorSource:
 
     def foreign_flows(self, start: date, end: date) -> pd.DataFrame:
         return self.simulator.foreign_flows(start, end)
+
+    def proprietary_flows(self, start: date, end: date) -> pd.DataFrame:
+        raise NotImplementedError(f"{self.name} provides no proprietary flows")
 
     def corporate_actions(self, start: date, end: date) -> pd.DataFrame:
         return self.simulator.corporate_actions(start, end).rename(columns={"ex_date": "trading_date"})

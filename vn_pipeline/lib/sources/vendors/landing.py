@@ -5,6 +5,12 @@ whole (a ``market.quarantine`` record naming the file and the rule) and the rest
 symbol-day whose every file was quarantined keeps what the warehouse already holds for it (``kept``): a bad
 file never replaces stored good data by nothing. Files of one symbol and day (``FRT.csv`` and a re-save
 ``FRT (1).csv``) are merged trade by trade on the vendor's running total, so a trade is stored once.
+
+Daily history in the same format sits in a history folder (the layout of ``shared/data/vn_real/vnstock_vci``):
+``stocks/<SYM>.csv`` become ``market.daily_bars`` rows flagged ``adjusted`` (the vendor's adjusted prices, not
+quoted ones) and ``indices/*.csv`` become ``market.index_levels``; their rejected rows go to the quarantine with
+file, line and rule. A dataset is provided only when its folder exists, so a landing directory of intraday files
+alone leaves the stored daily bars and index levels as they are.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +31,13 @@ from vn_pipeline.lib.market.exchanges import is_valid_symbol, normalize_exchange
 from vn_pipeline.lib.market.timezone import VN_TZ
 from vn_pipeline.lib.sources.protocol import Dataset, ListingBatch, TickBatch
 from vn_pipeline.lib.sources.vendors.csv_text import VendorFileError, as_quarantine, concat_rejected, reject
-from vn_pipeline.lib.sources.vendors.vnstock_files import IntradayFile, read_intraday_file
+from vn_pipeline.lib.sources.vendors.index_files import IndexLevels, read_index_dir
+from vn_pipeline.lib.sources.vendors.vnstock_files import (
+    DailyHistory,
+    IntradayFile,
+    read_daily_bars_dir,
+    read_intraday_file,
+)
 from vn_pipeline.lib.warehouse import columns
 from vn_pipeline.lib.warehouse.columns import ROW_KEY
 
@@ -315,30 +328,53 @@ def known_exchanges(directory: Path) -> dict[str, str]:
         raise ValueError(f"{path}: expected a JSON object of symbol → HOSE/HNX/UPCOM ({err})") from err
 
 
+STOCKS_DIR = "stocks"  # the history folder's daily bars, one <SYM>.csv per symbol
+INDICES_DIR = "indices"  # the history folder's index files, <CODE>.csv (and vnstock's combined all_indices.csv)
+_DAILY_TABLES: dict[Dataset, str] = {"daily_bars": "market.daily_bars", "index_levels": "market.index_levels"}
+
+
 class LandingSource:
-    """vnstock-format intraday files from a landing directory, as one run's snapshot of them: listings and
-    ticks only (the files carry no daily history, flows, corporate actions or index levels)."""
+    """vnstock-format files as one run's snapshot of them: listings and ticks from the intraday files of the
+    landing directory; daily bars and index levels from the ``stocks/`` and ``indices/`` folders of
+    ``history_dir`` when they exist (the files carry no flows or corporate actions)."""
 
     name = "vnstock_files"
-    provides = frozenset({"listings", "ticks"})
 
     def __init__(
         self,
         files: list[LandingFile],
         exchanges: dict[str, str],
         previous_closes: Callable[[date, date], pd.DataFrame],
+        history_dir: Path | None = None,
     ) -> None:
         self.files = files
         self.exchanges = exchanges
         self.previous_closes = previous_closes
+        self.history_dir = history_dir
+        self.provides: frozenset[Dataset] = frozenset(
+            {"listings", "ticks"} | {d for d, folder in self._history_folders().items() if folder.is_dir()}
+        )
+
+    def _history_folders(self) -> dict[Dataset, Path]:
+        if self.history_dir is None:
+            return {}
+        return {"daily_bars": self.history_dir / STOCKS_DIR, "index_levels": self.history_dir / INDICES_DIR}
 
     @property
     def metadata(self) -> dict[str, object]:
-        return {
+        found: dict[str, object] = {
             "source": self.name,
             "snapshot_files": len(self.files),
             "snapshot_bytes": sum(f.size for f in self.files),
         }
+        if self.history_dir is not None:
+            found["history_dir"] = str(self.history_dir)
+        if "daily_bars" in self.provides:
+            # what the estimate is, where it is stored: the files carry no traded value
+            found["daily_value"] = "estimated: volume × (open + high + low + close) / 4, adjusted prices"
+        if "_daily" in self.__dict__ and self._daily.unreadable:  # known once the bars were read, never forced
+            found["unreadable_daily_files"] = self._daily.unreadable
+        return found
 
     def land(self, start: date, end: date) -> LandedDay | None:
         """The window's files parsed one by one (None when none landed). Each asset step builds its own source,
@@ -363,10 +399,43 @@ class LandingSource:
             kept=landed.kept, incomplete=landed.incomplete, quarantined_files=landed.quarantined_files,
         )  # fmt: skip
 
+    def daily_bars(self, start: date, end: date) -> pd.DataFrame:
+        self._require("daily_bars")
+        return _in_window(self._daily.bars, start, end)
+
+    def index_levels(self, start: date, end: date) -> pd.DataFrame:
+        self._require("index_levels")
+        return self._indices.between(start, end)
+
+    def _require(self, dataset: Dataset) -> None:
+        if dataset not in self.provides:
+            folder = self._history_folders().get(dataset)
+            where = f"no {folder}" if folder else "no history folder configured"
+            raise NotImplementedError(f"{self.name} provides only {sorted(self.provides)} ({where})")
+
     def _not_provided(self, start: date, end: date) -> pd.DataFrame:
         raise NotImplementedError(f"{self.name} provides only {sorted(self.provides)}")
 
-    daily_bars = foreign_flows = corporate_actions = index_levels = _not_provided
+    foreign_flows = proprietary_flows = corporate_actions = _not_provided
 
     def quarantined(self, dataset: Dataset, start: date, end: date) -> pd.DataFrame | None:
-        return None  # the files carry no daily dataset
+        """The window's rejected rows of the daily files (intraday files report theirs with the ticks)."""
+        if dataset not in _DAILY_TABLES or dataset not in self.provides:
+            return None
+        if dataset == "index_levels":
+            return self._indices.quarantine(start, end)
+        return as_quarantine(_in_window(self._daily.rejected, start, end), _DAILY_TABLES[dataset])
+
+    @cached_property
+    def _daily(self) -> DailyHistory:
+        return read_daily_bars_dir(self._history_folders()["daily_bars"])
+
+    @cached_property
+    def _indices(self) -> IndexLevels:
+        return read_index_dir(self._history_folders()["index_levels"])
+
+
+def _in_window(frame: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
+    """Rows dated in [start, end]; a rejected row without a readable date belongs to no window."""
+    day = frame["trading_date"]
+    return frame[day.notna() & (day >= start) & (day <= end)].reset_index(drop=True)
