@@ -5,8 +5,12 @@ Each function returns the offending rows (empty when the rule holds) so a check 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import date
+
 import pandas as pd
 
+from vn_pipeline.lib.market.calendar import trading_days
 from vn_pipeline.lib.warehouse.columns import ROW_KEY
 
 KEY = list(ROW_KEY)
@@ -58,3 +62,19 @@ def untraded_symbols(listings: pd.DataFrame, daily: pd.DataFrame, quarantined: p
     merged = listings[KEY].merge(accounted, how="left", indicator=True)
     untraded = merged[merged["_merge"] == "left_only"].drop(columns="_merge").reset_index(drop=True)
     return untraded.assign(reason="no trade reported by the source")
+
+
+def days_without_bars(bar_days: Iterable[date], start: date, end: date) -> list[date]:
+    """Trading days of [start, end] (per the calendar) on which no symbol has a bar while the window has bars
+    on days before and after: a session missing from the whole vendor set (no CafeF file has 2025-02-03,
+    although VNINDEX traded), not a day on which nothing traded.
+
+    ``bar_days`` are the days with at least one bar (any order, repeats allowed; days outside the window are
+    ignored). Days of the window before its first or after its last bar day are where the data starts or ends
+    (a vendor export stops on its download day), not a hole in it: they are not reported, and a window without
+    any bar reports nothing (a source that provides no daily bars, or a one-day run, cannot tell the two apart).
+    """
+    days = {day for day in bar_days if start <= day <= end}
+    if not days:
+        return []
+    return [day for day in trading_days(min(days), max(days)) if day not in days]
