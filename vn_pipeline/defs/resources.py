@@ -109,7 +109,9 @@ class MarketSourceResource(dg.ConfigurableResource):
     intraday_days: int = 5
     intraday_since: str | None = None
     landing_dir: str = ""
-    data_dir: str = ""  # cafef: the folder of <SYMBOL>/PriceHistory.csv and GDKhoiNgoai.csv
+    # cafef: the folder of <SYMBOL>/PriceHistory.csv and GDKhoiNgoai.csv; vnstock_files: the folder of daily
+    # history, stocks/<SYM>.csv and indices/<CODE>.csv (unset: the landing directory's own stocks/ and indices/)
+    data_dir: str = ""
 
     def source(self, warehouse: WarehouseResource, run_id: str) -> MarketSource:
         """The configured source as one run sees it: the landing files of a vendor source are the run's
@@ -124,10 +126,20 @@ class MarketSourceResource(dg.ConfigurableResource):
         directory = self.landing_path()
         with warehouse.connect() as conn:
             files = run_snapshot(conn, run_id, lambda: scan_landing_dir(directory) if directory.is_dir() else [])
-        return LandingSource(files, known_exchanges(directory), warehouse.closes_before)
+        return LandingSource(files, known_exchanges(directory), warehouse.closes_before, self.history_path())
 
     def landing_path(self) -> Path:
         return Path(self.landing_dir) if self.landing_dir else state_dir() / "landing"
+
+    def history_path(self) -> Path:
+        """vnstock_files: where stocks/ and indices/ are looked for; a configured folder that is not there is an
+        error, not a source with no history (that would erase nothing, but also load nothing, silently)."""
+        if not self.data_dir:
+            return self.landing_path()
+        path = Path(self.data_dir)
+        if not path.is_dir():
+            raise FileNotFoundError(f"vnstock history dir {path} does not exist (VN_PIPELINE_DATA_DIR)")
+        return path
 
     def first_intraday_day(self) -> date:
         """Ticks are simulated from this day on; earlier history comes as daily bars, as vendor history does."""

@@ -14,6 +14,7 @@ import pytest
 from vn_pipeline.lib.sources.vendors.csv_text import MAX_FILE_BYTES
 from vn_pipeline.lib.sources.vendors.landing import (
     LandedDay,
+    LandingSource,
     land_files,
     peek_trading_date,
     scan_landing_dir,
@@ -255,3 +256,57 @@ def test_the_parser_names_the_file_symbol_from_most_rows_and_keeps_running_total
     f = read_intraday_file(INTRADAY / "FRT.csv")
     assert f.symbol == "FRT" and f.reference_price == 171_900  # 171.0 − (−0.9) thousand, the previous close
     assert f.ticks["cum_volume"].is_monotonic_increasing and f.ticks["cum_volume"].is_unique
+
+
+# ------------------------------------------------------------------------------------------ daily history
+
+
+def _history(tmp_path: Path, stocks: bool = True, indices: bool = True) -> Path:
+    """A history folder in the vnstock_vci layout with two real stock files (PMC's zero rows, FMC's
+    OHLC-inconsistent 2025-05-13) and two real index files."""
+    folder = tmp_path / "history"
+    for wanted, sub, names in ((stocks, "stocks", ("PMC", "FMC")), (indices, "indices", ("VN30", "VNHEAL"))):
+        if wanted:
+            (folder / sub).mkdir(parents=True)
+            for name in names:
+                shutil.copy(VN_REAL / "vnstock_vci" / sub / f"{name}.csv", folder / sub)
+    return folder
+
+
+def _no_closes(start: dt.date, end: dt.date) -> pd.DataFrame:
+    return pd.DataFrame(columns=["trading_date", "symbol", "close"])
+
+
+def test_the_landing_source_provides_daily_datasets_whose_folder_exists(tmp_path) -> None:
+    assert LandingSource([], {}, _no_closes).provides == {"listings", "ticks"}
+    only_stocks = LandingSource([], {}, _no_closes, _history(tmp_path / "a", indices=False))
+    assert only_stocks.provides == {"listings", "ticks", "daily_bars"}
+    with pytest.raises(NotImplementedError, match="indices"):
+        only_stocks.index_levels(dt.date(2025, 5, 5), dt.date(2025, 5, 16))
+    assert only_stocks.quarantined("index_levels", dt.date(2025, 5, 5), dt.date(2025, 5, 16)) is None
+
+
+def test_daily_files_give_adjusted_bars_index_levels_and_their_quarantine_by_window(tmp_path) -> None:
+    source = LandingSource([], {}, _no_closes, _history(tmp_path))
+    start, end = dt.date(2025, 5, 12), dt.date(2025, 5, 16)
+    bars = source.daily_bars(start, end)
+    assert set(bars["symbol"]) == {"FMC"} and bars["adjusted"].all()  # PMC prints only zeros that week
+    assert bars["trading_date"].between(start, end).all()
+    assert dt.date(2025, 5, 13) not in set(bars.loc[bars["symbol"] == "FMC", "trading_date"])
+    quarantined = source.quarantined("daily_bars", start, end)
+    assert set(quarantined["source_table"]) == {"market.daily_bars"}
+    assert quarantined["trading_date"].between(start, end).all()
+    fmc = quarantined[quarantined["symbol"] == "FMC"].iloc[0]
+    assert (fmc["trading_date"], fmc["rule"]) == (dt.date(2025, 5, 13), "ohlc_inconsistent")
+    assert fmc["detail"].startswith(f"{tmp_path}/history/stocks/FMC.csv line 63: ")
+    pmc = quarantined[quarantined["symbol"] == "PMC"]
+    assert set(pmc["rule"]) == {"zero_price"} and set(pmc["trading_date"]) == {
+        start + dt.timedelta(d) for d in range(5)
+    }
+    assert "daily_value" in source.metadata and "unreadable_daily_files" not in source.metadata
+
+    levels = source.index_levels(start, end)
+    assert set(levels["index_code"]) == {"VN30", "VNHEAL"} and len(levels) == 2 * 5
+    assert set(source.quarantined("index_levels", dt.date(2025, 5, 1), dt.date(2025, 5, 31))["rule"]) == {
+        "ohlc_range_widened"  # VNHEAL 2025-05-05: low 1230.5 printed above nothing, stored widened
+    }

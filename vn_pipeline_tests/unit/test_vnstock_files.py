@@ -11,8 +11,10 @@ import pytest
 
 from vn_pipeline.lib.sources.vendors.csv_text import VendorFileError
 from vn_pipeline.lib.sources.vendors.vnstock_files import (
+    DAILY_BAR_COLUMNS,
     RAW_TICK_COLUMNS,
     estimate_daily_value,
+    read_daily_bars_dir,
     read_daily_bars_file,
     read_intraday_file,
 )
@@ -224,3 +226,51 @@ def test_ohlc_inconsistent_rows_are_quarantined() -> None:
 def test_estimated_value_is_typical_price_times_volume() -> None:
     bars = pd.DataFrame({"open": [100], "high": [120], "low": [90], "close": [110], "volume": [1_000]})
     assert estimate_daily_value(bars).tolist() == [105_000]
+
+
+# ------------------------------------------------------------------------------------------ daily bars folder
+
+DAILY_HEADER = "\ufefftime,open,high,low,close,volume,sma_20,symbol\n"
+
+
+def _daily_file(path: Path, rows: list[str]) -> None:
+    path.write_text(DAILY_HEADER + "".join(f"{r}\n" for r in rows), encoding="utf-8")
+
+
+def test_a_folder_of_daily_files_loads_as_adjusted_bars_and_each_bad_file_or_row_costs_only_itself(
+    tmp_path: Path,
+) -> None:
+    _daily_file(tmp_path / "AAA.csv", [
+        "2025-03-03,10.0,10.5,9.9,10.2,1000,0.0,AAA",
+        "2025-03-04,10.2,10.4,10.1,10.3,2000,0.0,AAA",
+        "2025-03-08,10.3,10.3,10.3,10.3,100,0.0,AAA",   # a Saturday
+        "2025-03-05,0.0,0.0,0.0,0.0,700,0.0,AAA",       # line 5: PMC's placeholder row
+    ])  # fmt: skip
+    _daily_file(tmp_path / "AAA (1).csv", ["2025-03-04,10.2,11.0,10.1,10.9,2000,0.0,AAA"])  # a re-save, other close
+    _daily_file(tmp_path / "BBB.csv", ["2025-03-03,20.0,19.0,19.5,20.0,500,0.0,BBB"])  # high below open: its only row
+    (tmp_path / "CCC.csv").write_text("time,close\n2025-03-03,1\n", encoding="utf-8")  # missing columns
+
+    history = read_daily_bars_dir(tmp_path)
+    bars = history.bars
+    assert list(bars.columns) == [*DAILY_BAR_COLUMNS, "adjusted"] and bars["adjusted"].all()
+    assert bars[["trading_date", "symbol", "close", "value"]].values.tolist() == [
+        [dt.date(2025, 3, 3), "AAA", 10_200, round(1000 * (10_000 + 10_500 + 9_900 + 10_200) / 4)],
+        [dt.date(2025, 3, 4), "AAA", 10_300, round(2000 * (10_200 + 10_400 + 10_100 + 10_300) / 4)],
+    ]  # the symbol's own file wins the repeated day; value is the typical-price estimate
+    rules = {(Path(r.file).name, r.rule, r.trading_date) for r in history.rejected.itertuples()}
+    assert rules == {
+        ("AAA.csv", "zero_price", dt.date(2025, 3, 5)),
+        ("AAA.csv", "not_a_trading_day", dt.date(2025, 3, 8)),
+        ("AAA (1).csv", "duplicate_symbol_day", dt.date(2025, 3, 4)),
+        ("BBB.csv", "ohlc_inconsistent", dt.date(2025, 3, 3)),
+    }
+    duplicate = history.rejected[history.rejected["rule"] == "duplicate_symbol_day"].iloc[0]
+    assert duplicate["reason"].endswith("AAA.csv") and duplicate["row_data"]["close"] == 10_900
+    assert list(history.unreadable) == [str(tmp_path / "CCC.csv")]
+    assert history.unreadable[str(tmp_path / "CCC.csv")].startswith("missing_columns")
+
+
+def test_an_empty_daily_folder_gives_no_bars(tmp_path: Path) -> None:
+    history = read_daily_bars_dir(tmp_path)
+    assert history.bars.empty and list(history.bars.columns) == [*DAILY_BAR_COLUMNS, "adjusted"]
+    assert history.rejected.empty and history.unreadable == {}

@@ -2,7 +2,8 @@
 
 Two formats:
 - ``intraday/<SYM>.csv``: matched trades of one session → rows in the ``market.raw_ticks`` layout.
-- ``stocks/<SYM>.csv``: daily bars (adjusted, thousands of VND) → rows close to ``market.ohlcv_1d``.
+- ``stocks/<SYM>.csv``: daily bars (adjusted, thousands of VND) → rows close to ``market.ohlcv_1d``; a folder of
+  them → ``market.daily_bars`` rows flagged ``adjusted`` (:func:`read_daily_bars_dir`).
 
 Vendor files are messy (see ``shared/data/vn_real/README.md``). The rules here:
 - prices arrive in thousands of VND and are converted once, here, to integer VND;
@@ -28,9 +29,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from vn_pipeline.lib.market.calendar import CALENDAR_START, is_trading_day
 from vn_pipeline.lib.market.exchanges import is_valid_symbol, normalize_exchange
 from vn_pipeline.lib.market.timezone import VN_TZ_NAME
 from vn_pipeline.lib.sources.vendors.csv_text import (
+    REJECTED_COLUMNS,
     WHOLE_VND_TOLERANCE,
     VendorFileError,
     bar_price_checks,
@@ -424,3 +427,79 @@ def estimate_daily_value(bars: pd.DataFrame) -> pd.Series:
     """
     typical = bars[["open", "high", "low", "close"]].sum(axis=1) / 4
     return np.rint(bars["volume"] * typical).astype("int64")
+
+
+# The columns of a vnstock daily bar in ``market.daily_bars``: the files' prices are the vendor's adjusted series.
+ADJUSTED_DAILY_BAR_COLUMNS = (*DAILY_BAR_COLUMNS, "adjusted")
+
+
+@dataclass(frozen=True)
+class DailyHistory:
+    """A folder of vnstock ``stocks/<SYM>.csv`` files: ``bars`` in the ``market.daily_bars`` layout (``adjusted``
+    true, ``value`` an estimate: see :func:`estimate_daily_value`), ``rejected`` rows (``REJECTED_COLUMNS``) and
+    the files no row of which could be read (path → "rule: detail")."""
+
+    bars: pd.DataFrame
+    rejected: pd.DataFrame
+    unreadable: dict[str, str]
+
+
+def read_daily_bars_dir(directory: Path) -> DailyHistory:
+    """Every ``*.csv`` of a vnstock ``stocks/`` folder; one bad file or row costs only itself.
+
+    On top of :func:`read_daily_bars_file`'s rules, a row dated on a day the exchange did not trade is rejected
+    (``not_a_trading_day``), and a symbol-day a second file repeats (``PMC (1).csv``) is rejected as
+    ``duplicate_symbol_day`` naming the file kept (the one named after the symbol, else the first by name).
+    ``market.daily_bars.value`` is NOT NULL and the files carry none: it is the typical-price estimate.
+    """
+    parts: list[tuple[Path, pd.DataFrame, pd.DataFrame]] = []
+    unreadable: dict[str, str] = {}
+    for path in sorted(Path(directory).glob("*.csv")):
+        try:
+            bars, rejected = read_daily_bars_file(path)
+        except VendorFileError as err:
+            unreadable[str(path)] = f"{err.rule}: {err}"
+            continue
+        parts.append((path, bars, rejected))
+    if not parts:
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in ADJUSTED_DAILY_BAR_COLUMNS})
+        return DailyHistory(empty, concat_rejected([]), unreadable)
+    frames = []
+    for order, (path, bars, _) in enumerate(parts):
+        own = bars["symbol"] == path.stem.upper()
+        frames.append(bars.assign(_own=own, _order=order, _file=str(path)))
+    every = pd.concat(frames, ignore_index=True).sort_values(["_own", "_order"], ascending=[False, True], kind="stable")
+    repeated = every.duplicated(list(columns.ROW_KEY), keep="first")
+    closed = ~every["trading_date"].map(lambda d: d >= CALENDAR_START and is_trading_day(d))
+    kept_file = every[~repeated].set_index(list(columns.ROW_KEY))["_file"]
+    extra = [
+        _dropped_bars(every[closed], "not_a_trading_day", lambda _: "dated on a weekend or exchange holiday"),
+        _dropped_bars(
+            every[repeated & ~closed], "duplicate_symbol_day",
+            lambda row: f"another file has this symbol-day; kept: {kept_file[(row['trading_date'], row['symbol'])]}",
+        ),
+    ]  # fmt: skip
+    bars = every[~repeated & ~closed].sort_values(list(columns.ROW_KEY), kind="stable").reset_index(drop=True)
+    bars["value"] = estimate_daily_value(bars)
+    bars["adjusted"] = True
+    rejected = concat_rejected([*(p[2] for p in parts), *extra])
+    return DailyHistory(bars[list(ADJUSTED_DAILY_BAR_COLUMNS)], rejected, unreadable)
+
+
+def _dropped_bars(rows: pd.DataFrame, rule: str, reason: Callable[[dict], str]) -> pd.DataFrame:
+    """Parsed bars dropped by a folder-level rule, in the rejected layout (the parsed row is its data: the
+    file's line is not kept past parsing)."""
+    # ``value`` is not in the files (NA until estimated): the row's data is what the file said, in VND.
+    records = rows.drop(columns=["_own", "_order", "_file", "value"]).astype(object).to_dict("records")
+    return pd.DataFrame(
+        {
+            "file": rows["_file"].to_numpy(object),
+            "line": None,
+            "trading_date": rows["trading_date"].to_numpy(object),
+            "symbol": rows["symbol"].to_numpy(object),
+            "rule": rule,
+            "reason": [reason(r) for r in records],
+            "row_data": [{k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in r.items()} for r in records],
+        },
+        columns=list(REJECTED_COLUMNS),
+    )
