@@ -1,24 +1,31 @@
-"""The calendar's WARN check and the schedule past the officially announced years, on a real Dagster instance."""
+"""The calendar's checks (the WARN ahead of provisional days, the ERROR on a session missing from every symbol)
+and the schedule past the officially announced years, on a real Dagster instance."""
 
 from collections.abc import Iterator
 from datetime import date, datetime
+from pathlib import Path
 
 import dagster as dg
+import psycopg
 import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from vn_pipeline.definitions import defs
 from vn_pipeline.defs.automation.schedules import PROVISIONAL_TAG, daily_close_schedule
-from vn_pipeline.defs.market_data.assets import listings
+from vn_pipeline.defs.market_data.assets import daily_bars, listings
 from vn_pipeline.defs.market_data.calendar_checks import (
     LOOKAHEAD_SESSIONS,
+    MISSING_DAY_TO_DO,
     WHAT_TO_DO,
     build_calendar_check,
     calendar_official_for_upcoming_days,
+    every_trading_day_has_bars,
 )
-from vn_pipeline.defs.resources import build_resources
-from vn_pipeline.lib.market.calendar import OFFICIAL_THROUGH, next_trading_day, trading_days
+from vn_pipeline.defs.resources import MarketSourceResource, WarehouseResource, build_resources
+from vn_pipeline.lib.market.calendar import OFFICIAL_THROUGH, is_trading_day, next_trading_day, trading_days
 from vn_pipeline.lib.market.timezone import VN_TZ
+from vn_pipeline.runs import run_window
+from vn_pipeline_tests.real_data import VN_REAL, needs_vn_real
 
 DAY = date(2026, 12, 1)  # a partition that exists from today on (partitions open one day ahead)
 CHECK_KEY = next(iter(calendar_official_for_upcoming_days.check_keys))
@@ -115,3 +122,67 @@ def test_partitions_exclude_holidays_years_ahead() -> None:
         dg.PartitionKeyRange("2026-08-28", "2026-09-04")
     )
     assert keys == ["2026-08-28", "2026-09-03", "2026-09-04"]  # 31 Aug - 2 Sep closed
+
+
+# --- a session missing from the whole vendor set ------------------------------------------------------------
+
+MISSING_KEY = next(iter(every_trading_day_has_bars.check_keys))
+HOLE = date(2025, 2, 3)  # in no CafeF file, although VNINDEX traded (indices_ftu) and the calendar has it
+
+
+def _cafef_subset(tmp_path: Path, symbols: tuple[str, ...] = ("VCB", "ACB", "VNM")) -> Path:
+    """A CafeF folder of a few real tickers (links to the real files: the source reads every folder it has)."""
+    folder = tmp_path / "cafef"
+    folder.mkdir()
+    for name in (*symbols, "basic_info"):
+        (folder / name).symlink_to(VN_REAL / "cafef" / name, target_is_directory=True)
+    return folder
+
+
+def _bars_run(warehouse_url: str, data_dir: Path, start: date, end: date) -> tuple[bool, str, dict[str, object]]:
+    """(passed, severity, metadata) of the check after a run of market/daily_bars over [start, end]."""
+    resources = {
+        "warehouse": WarehouseResource(database_url=warehouse_url),
+        "market_source": MarketSourceResource(kind="cafef", data_dir=str(data_dir)),
+    }
+    with dg.DagsterInstance.ephemeral() as instance:
+        run = run_window(defs, "market_data", start, end, instance, resources=resources,
+                         assets={daily_bars.key}, checks={MISSING_KEY})  # fmt: skip
+    assert run.success and not run.errors  # a WARN: the run, and the demo, stand
+    (name,) = [*run.checks_passed, *run.checks_failed]
+    assert name == "market/daily_bars:every_trading_day_has_bars"
+    return name in run.checks_passed, run.severity[name], run.metadata[name]
+
+
+def _count(url: str, query: str, day: date) -> int:
+    with psycopg.connect(url) as conn:
+        return conn.execute(query, (day,)).fetchone()[0]
+
+
+@needs_vn_real
+def test_a_trading_day_missing_from_every_file_fails_the_check(warehouse_url: str, tmp_path: Path) -> None:
+    assert is_trading_day(HOLE)
+    passed, severity, metadata = _bars_run(warehouse_url, _cafef_subset(tmp_path), date(2025, 1, 20), date(2025, 2, 14))
+    assert not passed and severity == "WARN"
+    assert metadata["missing_days"] == [HOLE.isoformat()]  # not the Tết week before it
+    assert metadata["what_to_do"] == MISSING_DAY_TO_DO
+    # the window's other sessions are stored; the hole is not turned into anything
+    assert (
+        _count(warehouse_url, "SELECT count(*) FROM market.daily_bars WHERE trading_date = %s", date(2025, 2, 4)) == 3
+    )
+    for table in ("market.daily_bars", "market.untraded", "market.quarantine"):
+        assert _count(warehouse_url, f"SELECT count(*) FROM {table} WHERE trading_date = %s", HOLE) == 0, table
+
+
+@needs_vn_real
+def test_a_window_without_holes_passes(warehouse_url: str, tmp_path: Path) -> None:
+    # 2025-02-03 is the window's first day and has no bar: where the window's data starts, not a hole in it
+    passed, severity, metadata = _bars_run(warehouse_url, _cafef_subset(tmp_path), HOLE, date(2025, 2, 14))
+    assert passed and severity == "WARN"
+    assert metadata["missing_days"] == []
+    assert metadata["days_with_bars"] == len(trading_days(date(2025, 2, 4), date(2025, 2, 14)))
+
+
+def test_jobs_that_select_daily_bars_run_the_missing_day_check() -> None:
+    for name in ("market_data", "market_daily_close"):
+        assert MISSING_KEY in set(defs.resolve_job_def(name).asset_layer.asset_graph.asset_check_keys), name
