@@ -20,7 +20,7 @@ WARMUP = 70  # the features' hard lookback is 68 bars: a short warm-up keeps the
 KEY = ["trading_date", "symbol"]
 # NaN when their optional input (flows, the index) is missing: not what these tests are about
 OPTIONAL_INPUT = {*flow_features.NAMES, "xrank_foreign_net_ratio_5", "rrg_rs_ratio", "rrg_rs_momentum",
-                  "xrank_rrg_rs_ratio"}  # fmt: skip
+                  "xrank_rrg_rs_ratio", *flow_features.PROP_NAMES}  # fmt: skip
 
 
 def test_nan_is_flagged_only_after_the_warmup():

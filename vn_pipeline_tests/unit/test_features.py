@@ -18,10 +18,11 @@ from vn_pipeline.lib.features import (
     compute_features,
 )
 from vn_pipeline.lib.features import flows as flow_features
-from vn_pipeline.lib.features.synthetic import random_market
+from vn_pipeline.lib.features.synthetic import random_market, random_proprietary
 
 ROTATION = ("rrg_rs_ratio", "rrg_rs_momentum", "xrank_rrg_rs_ratio")
 FLOW = (*flow_features.NAMES, "xrank_foreign_net_ratio_5")
+PROP = flow_features.PROP_NAMES
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,7 @@ def test_output_layout(full_market: tuple[pd.DataFrame, pd.DataFrame, pd.Series]
 
 def test_no_nan_after_warmup(full_market: tuple[pd.DataFrame, pd.DataFrame, pd.Series]) -> None:
     bars, flows, index = full_market
-    out = compute_features(bars, flows, index, start=_start(bars))
+    out = compute_features(bars, flows, index, start=_start(bars), proprietary=random_proprietary(bars))
     nan = out[list(FEATURE_NAMES)].isna().sum()
     assert nan.sum() == 0, nan[nan > 0].to_dict()
 
@@ -64,7 +65,8 @@ def test_no_nan_after_warmup(full_market: tuple[pd.DataFrame, pd.DataFrame, pd.S
 def test_every_feature_defined_after_lookback(full_market: tuple[pd.DataFrame, pd.DataFrame, pd.Series]) -> None:
     """LOOKBACK_DAYS is the real hard lookback: every feature exists from that bar on (WARMUP_DAYS adds margin)."""
     bars, flows, index = full_market
-    out = compute_features(bars, flows, index, start=_start(bars, LOOKBACK_DAYS))
+    prop = random_proprietary(bars)
+    out = compute_features(bars, flows, index, start=_start(bars, LOOKBACK_DAYS), proprietary=prop)
     nan = out[list(FEATURE_NAMES)].isna().sum()
     assert nan.sum() == 0, nan[nan > 0].to_dict()
     one_less = compute_features(bars, flows, index, start=_start(bars, LOOKBACK_DAYS - 1))
@@ -75,10 +77,10 @@ def test_missing_optional_inputs_only_blank_their_features(
     full_market: tuple[pd.DataFrame, pd.DataFrame, pd.Series],
 ) -> None:
     bars, flows, index = full_market
-    full = compute_features(bars, flows, index, start=_start(bars))
+    full = compute_features(bars, flows, index, start=_start(bars), proprietary=random_proprietary(bars))
     bare = compute_features(bars, None, None, start=_start(bars))
     blank = [c for c in FEATURE_NAMES if bare[c].isna().all()]
-    assert sorted(blank) == sorted({*ROTATION, *FLOW})
+    assert sorted(blank) == sorted({*ROTATION, *FLOW, *PROP})
     rest = [c for c in FEATURE_NAMES if c not in blank]
     assert_frame_equal(bare[rest], full[rest], check_exact=True)
 
@@ -90,7 +92,7 @@ def test_flat_series_nan_only_where_documented() -> None:
     for col in ("open", "high", "low", "close"):
         bars.loc[flat, col] = 25_000
     bars.loc[flat, "vwap"] = 25_000.0
-    out = compute_features(bars, flows, index, start=_start(bars))
+    out = compute_features(bars, flows, index, start=_start(bars), proprietary=random_proprietary(bars))
     row = out[out["symbol"] == "S0000"]
     nan_cols = {c for c in FEATURE_NAMES if row[c].isna().any()}
     assert nan_cols <= set(UNDEFINED_ON_FLAT), nan_cols - set(UNDEFINED_ON_FLAT)

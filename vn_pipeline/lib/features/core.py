@@ -12,7 +12,7 @@ WARMUP_DAYS = 250 bars the seed's weight is below 2e-3 for EMA(60) ((59/61)^190)
 others, so partitions computed on different windows agree to that precision. Give compute_features at
 least WARMUP_DAYS bars before ``start``; no feature is NaN after the warm-up for a symbol that trades every
 day, except on the degenerate windows listed in UNDEFINED_ON_FLAT (and features whose optional input, flows or
-index, is missing).
+index, is missing: the proprietary-flow features are NaN wherever their window holds no proprietary row).
 """
 
 from __future__ import annotations
@@ -42,7 +42,10 @@ XRANK_BASES: tuple[str, ...] = (
 )
 XRANK_NAMES = tuple(f"xrank_{name}" for name in XRANK_BASES)
 
-FEATURE_NAMES: tuple[str, ...] = (*classic.NAMES, *alpha158.NAMES, *flow_features.NAMES, *XRANK_NAMES)
+# The proprietary-flow features come last: features.daily gained them by ALTER TABLE (sql/016), which appends.
+FEATURE_NAMES: tuple[str, ...] = (
+    *classic.NAMES, *alpha158.NAMES, *flow_features.NAMES, *XRANK_NAMES, *flow_features.PROP_NAMES,
+)  # fmt: skip
 
 # Features that are NaN after the warm-up on degenerate windows (0/0), by design — see each module's docstring.
 UNDEFINED_ON_FLAT: tuple[str, ...] = (
@@ -61,6 +64,8 @@ UNDEFINED_ON_FLAT: tuple[str, ...] = (
 
 BAR_INPUTS = ("open", "high", "low", "close", "volume", "value", "vwap")
 FLOW_INPUTS = ("buy_value", "sell_value", "room_remaining")
+# market.proprietary_flows' columns and the panel names they take beside the foreign flows'.
+PROP_INPUTS = {"buy_value": "prop_buy_value", "sell_value": "prop_sell_value"}
 
 
 def compute_features(
@@ -68,12 +73,15 @@ def compute_features(
     flows: pd.DataFrame | None,
     index_close: pd.Series | None,
     start: dt.date | None = None,
+    proprietary: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Features for every (trading_date >= start, symbol) row of ``bars`` (adjusted daily bars).
 
     ``bars``: trading_date, symbol, open, high, low, close, volume, value (vwap optional, may be NaN).
     ``flows``: trading_date, symbol, buy_value, sell_value, room_remaining (left-joined; None → NaN).
     ``index_close``: VN30 close indexed by trading_date (None → NaN rotation features).
+    ``proprietary``: trading_date, symbol, buy_value, sell_value of market.proprietary_flows (None → NaN
+    proprietary features; sparse rows, see flows.py).
     Returns trading_date, symbol, *FEATURE_NAMES (float64), sorted by (trading_date, symbol).
     """
     missing = {"trading_date", "symbol", "open", "high", "low", "close", "volume", "value"} - set(bars.columns)
@@ -84,6 +92,8 @@ def compute_features(
     long = bp.long
     panels = {name: bp.to_panel(long.get(name, np.nan)) for name in BAR_INPUTS}
     panels |= {name: bp.to_panel(col) for name, col in _flow_columns(long, flows).items()}
+    prop = aligned_columns(long, proprietary, tuple(PROP_INPUTS), "proprietary flows")
+    panels |= {PROP_INPUTS[name]: bp.to_panel(col) for name, col in prop.items()}
     panels["index_close"] = bp.to_panel(_index_values(long["_ts"], index_close))
 
     keep = np.ones(len(long), dtype=bool) if start is None else (long["_ts"] >= pd.Timestamp(start)).to_numpy()
@@ -114,17 +124,25 @@ def _all_features(panels: dict[str, Panel]) -> Iterator[tuple[str, Panel]]:
     yield from classic.compute(panels).items()
     yield from alpha158.compute(panels)
     yield from flow_features.compute(panels).items()
+    yield from flow_features.compute_proprietary(panels).items()
 
 
 def _flow_columns(long: pd.DataFrame, flows_frame: pd.DataFrame | None) -> dict[str, np.ndarray]:
     """Flow values aligned to the long bar rows (NaN where a bar has no flow row)."""
-    if flows_frame is None or flows_frame.empty:
-        return {name: np.full(len(long), np.nan) for name in FLOW_INPUTS}
-    f = flows_frame[["trading_date", "symbol", *FLOW_INPUTS]].assign(_ts=pd.to_datetime(flows_frame["trading_date"]))
+    return aligned_columns(long, flows_frame, FLOW_INPUTS, "flows")
+
+
+def aligned_columns(
+    long: pd.DataFrame, frame: pd.DataFrame | None, names: tuple[str, ...], what: str
+) -> dict[str, np.ndarray]:
+    """Columns ``names`` of a daily table aligned to the long bar rows (NaN where a bar has no row)."""
+    if frame is None or frame.empty:
+        return {name: np.full(len(long), np.nan) for name in names}
+    f = frame[["trading_date", "symbol", *names]].assign(_ts=pd.to_datetime(frame["trading_date"]))
     if f.duplicated(["_ts", "symbol"]).any():
-        raise ValueError("flows have duplicate (trading_date, symbol) rows")
+        raise ValueError(f"{what} have duplicate (trading_date, symbol) rows")
     merged = long[["_ts", "symbol"]].merge(f.drop(columns="trading_date"), on=["_ts", "symbol"], how="left")
-    return {name: pd.to_numeric(merged[name], errors="coerce").to_numpy(np.float64) for name in FLOW_INPUTS}
+    return {name: pd.to_numeric(merged[name], errors="coerce").to_numpy(np.float64) for name in names}
 
 
 def _index_values(ts: pd.Series, index_close: pd.Series | None) -> np.ndarray:

@@ -13,6 +13,15 @@ With buy_value / sell_value (VND, foreign matched trades), value (VND, all trade
   dividend (which enlarges the room) shows as a drop in usage.
 - foreign_room_full = 1 when room_remaining is 0 (foreigners can only buy from other foreigners), else 0.
 Days without a flow row, or no flows at all, give NaN; a day with zero traded value gives NaN ratios.
+
+Proprietary (securities companies' own-account) flows, with prop_buy_value / prop_sell_value (VND):
+- prop_net_ratio = (buy - sell) / value of the day;
+- prop_net_ratio_5 / _20 = Σ net / Σ value over 5 / 20 bars;
+- prop_participation_20 = Σ (buy + sell) / (2 Σ value) over 20 bars: the desks' share of trading.
+The vendor file is sparse (CafeF GDTuDoanh.csv lists a name on the days a desk traded it: VCB every session,
+ADS 33 days in three years), so inside a window that holds at least one proprietary row of the symbol a bar
+without a row counts as zero flow; a window without any row is no data, NaN, not zero flow (the simulator and
+most vendors have no proprietary flows at all). PROP_WINDOWS gives each feature's window, for the NaN rule.
 """
 
 from __future__ import annotations
@@ -31,6 +40,13 @@ NAMES: tuple[str, ...] = (
     "foreign_room_usage_60",
     "foreign_room_full",
 )
+PROP_WINDOWS: dict[str, int] = {
+    "prop_net_ratio": 1,
+    "prop_net_ratio_5": 5,
+    "prop_net_ratio_20": 20,
+    "prop_participation_20": 20,
+}
+PROP_NAMES: tuple[str, ...] = tuple(PROP_WINDOWS)
 
 
 def _div(a: Panel, b: Panel) -> Panel:
@@ -53,4 +69,23 @@ def compute(p: dict[str, Panel]) -> dict[str, Panel]:
         usage = np.where(peak > 0, 1.0 - room / peak, 1.0)
     out["foreign_room_usage_60"] = np.where(np.isnan(peak) | np.isnan(room), np.nan, usage)
     out["foreign_room_full"] = np.where(np.isnan(room), np.nan, (room <= 0).astype(np.float64))
+    return out
+
+
+def proprietary_rows(p: dict[str, Panel], n: int) -> Panel:
+    """How many of the n bars up to each row carry a proprietary-flow row (NaN inside the first n - 1 bars)."""
+    return rolling_sum((~np.isnan(p["prop_buy_value"])).astype(np.float64), n)
+
+
+def compute_proprietary(p: dict[str, Panel]) -> dict[str, Panel]:
+    value = p["value"]
+    # A bar without a row inside a window that has rows is a day no desk traded the name (sparse file).
+    buy, sell = np.nan_to_num(p["prop_buy_value"], nan=0.0), np.nan_to_num(p["prop_sell_value"], nan=0.0)
+    net = buy - sell
+    out: dict[str, Panel] = {}
+    for name, n in PROP_WINDOWS.items():
+        flow = buy + sell if name.startswith("prop_participation") else net
+        base = value if name.startswith("prop_net") else 2.0 * value
+        ratio = _div(rolling_sum(flow, n), rolling_sum(base, n))
+        out[name] = np.where(proprietary_rows(p, n) > 0, ratio, np.nan)
     return out

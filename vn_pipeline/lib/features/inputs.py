@@ -11,7 +11,7 @@ import psycopg
 
 from vn_pipeline.lib.features.adjust import adjust_prices
 from vn_pipeline.lib.features.core import WARMUP_DAYS, compute_features
-from vn_pipeline.lib.features.rules import flat_windows, nan_outside_warmup
+from vn_pipeline.lib.features.rules import KEY, flat_windows, nan_outside_warmup, without_proprietary_data
 from vn_pipeline.lib.market.calendar import CALENDAR_START, previous_trading_day
 from vn_pipeline.lib.warehouse.reads import date_span, read_partition
 
@@ -58,21 +58,28 @@ def vn30_close(index_levels: pd.DataFrame) -> pd.Series | None:
 
 def daily_features(conn: psycopg.Connection[Any], start: date, end: date) -> pd.DataFrame:
     """The feature rows of [start, end], computed from lookback_start(start) on: dividend-adjusted bars, foreign
-    flows and VN30 (relative rotation)."""
+    and proprietary flows and VN30 (relative rotation)."""
     first = lookback_start(start)
     bars = adjusted_bars(conn, first, end)
     flows = read_partition(conn, "market.foreign_flows", first, end)
+    proprietary = read_partition(conn, "market.proprietary_flows", first, end)
     index = read_partition(conn, "market.index_levels", first, end)
-    return compute_features(bars, flows, vn30_close(index), start=start)
+    return compute_features(bars, flows, vn30_close(index), start=start, proprietary=proprietary)
 
 
 def warmup_nan_rows(conn: psycopg.Connection[Any], start: date, end: date) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Stored feature rows of [start, end] with a NaN once their symbol has WARMUP_DAYS bars of history:
-    (those a flat window does not explain, all of them). History and flat windows are recomputed from the bars
-    as the features saw them: same lookback, same dividend adjustment (see lib/features/rules.py)."""
+    (those neither a flat window nor missing proprietary flows explain, those missing proprietary flows do not
+    explain). History, flat windows and proprietary rows are recomputed from the inputs as the features saw
+    them: same lookback, same dividend adjustment (see lib/features/rules.py)."""
     features = read_partition(conn, "features.daily", start, end)
-    bars = adjusted_bars(conn, lookback_start(start), end)
+    first = lookback_start(start)
+    bars = adjusted_bars(conn, first, end)
     history = history_lengths(bars)
-    offending = nan_outside_warmup(features, history, WARMUP_DAYS, flat_windows(bars))
-    with_nan = nan_outside_warmup(features, history, WARMUP_DAYS)  # before the flat-window rule: for the record
+    proprietary = read_partition(conn, "market.proprietary_flows", first, end)
+    no_proprietary = without_proprietary_data(bars, proprietary)
+    explained = flat_windows(bars).merge(no_proprietary, on=KEY, how="outer")
+    offending = nan_outside_warmup(features, history, WARMUP_DAYS, explained)
+    # before the flat-window rule, for the record (a symbol without proprietary flows is not a flat window)
+    with_nan = nan_outside_warmup(features, history, WARMUP_DAYS, no_proprietary)
     return offending, with_nan

@@ -16,6 +16,10 @@ per feature, the same condition that makes the feature's formula divide zero by 
 - cord_d: the same on close / previous close or log(volume / previous volume + 1), or a previous volume of
   0 inside the window (an infinite ratio).
 
+Missing proprietary flows. The proprietary-flow features (flows.PROP_WINDOWS) are NaN, by design, where their
+window holds no proprietary row of the symbol (no data is not zero flow: the simulator, and most symbols of a
+vendor that has such data, have none) or no traded value (0/0); ``without_proprietary_data`` marks those rows.
+
 "Equal" allows float rounding only (spread <= 1e-9 of the level): adjusted prices are products of quotes
 and factors, so the same quote can differ in the last bits across rows, while one tick is >= 1e-4 of a price.
 
@@ -37,8 +41,10 @@ import pandas as pd
 from vn_pipeline.lib.features import UNDEFINED_ON_FLAT
 from vn_pipeline.lib.features.alpha158 import CORR_FLAT_STD, WINDOWS
 from vn_pipeline.lib.features.classic import FIB_WINDOW, VSA_WINDOW
+from vn_pipeline.lib.features.core import PROP_INPUTS, aligned_columns
+from vn_pipeline.lib.features.flows import PROP_WINDOWS, proprietary_rows
 from vn_pipeline.lib.features.panel import build_panel
-from vn_pipeline.lib.features.rolling import Panel, rolling_max, rolling_min, rolling_std, shift
+from vn_pipeline.lib.features.rolling import Panel, rolling_max, rolling_min, rolling_std, rolling_sum, shift
 
 KEY = ["trading_date", "symbol"]
 BB_WINDOW = 20
@@ -94,6 +100,21 @@ def flat_windows(bars: pd.DataFrame) -> pd.DataFrame:
     out = bp.long[KEY].copy()
     for name in UNDEFINED_ON_FLAT:
         out[name] = bp.to_long(flat[name])
+    return out
+
+
+def without_proprietary_data(bars: pd.DataFrame, proprietary: pd.DataFrame | None) -> pd.DataFrame:
+    """Per (trading_date, symbol) of the daily bars: one boolean column per proprietary-flow feature, True where
+    its window (PROP_WINDOWS bars up to the day) holds no row of ``proprietary`` (market.proprietary_flows) for the
+    symbol, or traded nothing: a NaN there is the documented value. ``bars`` as the features saw them, reaching
+    back over the longest window."""
+    bp = build_panel(bars[[*KEY, "value"]])
+    aligned = aligned_columns(bp.long, proprietary, ("buy_value",), "proprietary flows")
+    panels = {PROP_INPUTS["buy_value"]: bp.to_panel(aligned["buy_value"])}
+    value = bp.to_panel(bp.long["value"])
+    out = bp.long[KEY].copy()
+    for name, n in PROP_WINDOWS.items():
+        out[name] = bp.to_long(~(proprietary_rows(panels, n) > 0) | (rolling_sum(value, n) == 0))
     return out
 
 

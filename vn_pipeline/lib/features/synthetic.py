@@ -79,6 +79,24 @@ def random_market(
     return bars, flows, index_close
 
 
+def random_proprietary(bars: pd.DataFrame, seed: int = 0, row_prob: float = 1.0) -> pd.DataFrame:
+    """market.proprietary_flows rows for ``bars``: desks buy and sell a random 0-10% of the day's value each;
+    ``row_prob``: chance a bar has a row at all (CafeF's file is sparse: a row only on days a desk traded)."""
+    rng = np.random.default_rng(seed)
+    rows = bars[rng.random(len(bars)) < row_prob]
+    share = rng.uniform(0.0, 0.1, (4, len(rows)))
+    return pd.DataFrame(
+        {
+            "trading_date": rows["trading_date"].to_numpy(),
+            "symbol": rows["symbol"].to_numpy(),
+            "buy_volume": np.round(share[0] * rows["volume"].to_numpy()).astype(np.int64),
+            "sell_volume": np.round(share[1] * rows["volume"].to_numpy()).astype(np.int64),
+            "buy_value": np.round(share[0] * rows["value"].to_numpy()).astype(np.int64),
+            "sell_value": np.round(share[1] * rows["value"].to_numpy()).astype(np.int64),
+        }
+    )
+
+
 def _on_tick(price: np.ndarray) -> np.ndarray:
     price = np.maximum(price, 100.0)
     tick = hose_tick(price)
