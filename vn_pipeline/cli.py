@@ -77,14 +77,15 @@ BACKTEST_COLUMNS = {
 
 def _print_backtests(url: str) -> None:
     from vn_pipeline.lib.backtest import Rules
-    from vn_pipeline.lib.backtest.store import load_runs
+    from vn_pipeline.lib.backtest.store import load_run, load_runs
     from vn_pipeline.lib.warehouse import connect
 
     with connect(url) as conn:
         rows = load_runs(conn)
+        overlay_run = load_run(conn, "topk_overlay")
     if not rows:
         return
-    order = {"topk": 0, "vn30": 9}
+    order = {"topk": 0, "topk_overlay": 1, "vn30": 9}  # the book with and without its risk overlay, side by side
     rows.sort(key=lambda r: (order.get(r[0], 5), r[0]))
     rules = Rules()  # the demo's backtests run on the defaults
     say(
@@ -96,6 +97,19 @@ def _print_backtests(url: str) -> None:
         cells = "".join(f"{_number(stats.get(k)):>9}" for k in BACKTEST_COLUMNS)
         band = f"[{_number(stats.get('sharpe_p05'))}, {_number(stats.get('sharpe_p95'))}]"
         print(f"    {strategy:<13}{cells}   {band}")
+    if overlay_run is not None:
+        print(f"    topk_overlay: topk under the risk overlay ({_overlay_summary(overlay_run[2].get('overlay', {}))})")
+
+
+def _overlay_summary(o: dict) -> str:
+    rules = [
+        f"volatility target {o['target_vol']:.0%}" if o.get("vol_targeting") else None,
+        f"cash below VN30's {o['regime_ma_days']}-day average" if o.get("regime_filter") else None,
+        f"drawdown stop {o['drawdown_limit']:.0%}" if o.get("drawdown_stop") else None,
+        f"name cap {o['max_name_weight']:.0%}" if o.get("name_cap") else None,
+        f"sector cap {o['max_sector_weight']:.0%}" if o.get("sector_cap") else None,
+    ]
+    return ", ".join(r for r in rules if r) or "every rule off"
 
 
 def _number(value: float | None) -> str:

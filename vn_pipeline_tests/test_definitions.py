@@ -49,7 +49,7 @@ def test_only_market_rules_the_model_gate_and_the_backtest_rule_checks_block():
     }
     assert blocking.pop(("market/raw_ticks", "raw_ticks_obey_market_rules")) is True
     assert blocking.pop(("ml/models", "oos_rank_ic_above_minimum")) is True
-    for strategy in ("topk", "ma_momentum", "bollinger", "equal_weight"):
+    for strategy in ("topk", "topk_overlay", "ma_momentum", "bollinger", "equal_weight"):
         assert blocking.pop((f"backtest/{strategy}", "cash_never_negative")) is True
         assert blocking.pop((f"backtest/{strategy}", "fills_follow_exchange_rules")) is True
     assert not any(blocking.values())  # everything else, the risk limits included, only warns or fails softly

@@ -32,7 +32,7 @@ FEATURES_DAILY = dg.AssetKey(["features", "daily"])
 MODELS = dg.AssetKey(["ml", "models"])  # the walk-forward LightGBM models
 PREDICTIONS = dg.AssetKey(["ml", "predictions"])
 # The books that trade (the VN30 baseline is the index itself): backtest/<strategy>, as risk/report reads them.
-TRADED_STRATEGIES = ("topk", "ma_momentum", "bollinger", "equal_weight")
+TRADED_STRATEGIES = ("topk", "topk_overlay", "ma_momentum", "bollinger", "equal_weight")
 BACKTESTS = {strategy: dg.AssetKey(["backtest", strategy]) for strategy in (*TRADED_STRATEGIES, "vn30")}
 
 

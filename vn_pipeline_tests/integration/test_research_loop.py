@@ -25,7 +25,7 @@ MODEL_DAYS = 100
 START = previous_trading_day(END, WARMUP_DAYS + MODEL_DAYS)
 MODEL_START = next_trading_day(START, WARMUP_DAYS)
 RISK_START = previous_trading_day(END, 2)
-STRATEGIES = {"topk", "ma_momentum", "bollinger", "equal_weight", "vn30"}
+STRATEGIES = {"topk", "topk_overlay", "ma_momentum", "bollinger", "equal_weight", "vn30"}
 PNG = b"\x89PNG\r\n\x1a\n"
 MODEL_CONFIG = {"train_days": 40, "valid_days": 15, "test_days": 15, "num_boost_round": 40, "min_data_in_leaf": 20,
                 "label_normalization": "zscore"}  # fmt: skip

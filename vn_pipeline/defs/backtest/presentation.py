@@ -41,3 +41,18 @@ def backtest_metadata(
         "window": f"{result.equity.index[0]} → {result.equity.index[-1]}",
         **{k: float(v) for k, v in result.stats.items()},
     }
+
+
+def overlay_metadata(exposure: pd.DataFrame) -> dict[str, Any]:
+    """What the risk overlay did over the window: its average exposure, the days each filter kept the book out,
+    how often it traded, and the last days' exposure (``exposure``: lib.backtest.overlay's per-day frame)."""
+    if exposure.empty:
+        return {}
+    return {
+        "overlay_mean_gross": float(exposure["planned_gross"].mean()),
+        "overlay_mean_vol_scale": float(exposure["vol_scale"].mean()),
+        "overlay_regime_off_days": int((~exposure["regime_on"]).sum()),
+        "overlay_drawdown_off_days": int((~exposure["drawdown_on"]).sum()),
+        "overlay_decisions": int(exposure["decision"].sum()),
+        "overlay_exposure": table(exposure.tail(20), index="trading_date"),
+    }
