@@ -152,7 +152,11 @@ def combine_index_files(parts: Sequence[tuple[Path, IndexLevels]]) -> IndexLevel
     )
     kept = kept.sort_values(["index_code", "trading_date"]).reset_index(drop=True)
     rejected = pd.concat([concat_rejected([p.rejected for _, p in parts]), conflicts], ignore_index=True)
+    # a repaired row of a file whose row was not kept (a combined file's copy) describes nothing stored
+    stored = set(zip(kept["_file"], kept["trading_date"], kept["index_code"], strict=True))
     repaired = concat_rejected([p.repaired for _, p in parts])
+    repaired = repaired[[k in stored for k in zip(repaired["file"], repaired["trading_date"], repaired["symbol"],
+                                                  strict=True)]].reset_index(drop=True)  # fmt: skip
     return IndexLevels(kept[list(INDEX_LEVEL_COLUMNS)], rejected, repaired, kept["_line"].to_numpy("int64"))
 
 
