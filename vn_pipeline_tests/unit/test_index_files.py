@@ -13,6 +13,7 @@ import pytest
 from vn_pipeline.lib.sources.vendors.index_files import (
     INDEX_LEVEL_COLUMNS,
     IndexLevels,
+    combine_index_files,
     missing_level_ranges,
     read_cafef_index,
     read_index_dir,
@@ -192,3 +193,17 @@ def test_a_combined_file_that_disagrees_with_an_index_own_file_is_quarantined(tm
     (conflict,) = got.rejected.itertuples()
     assert (conflict.rule, conflict.line, conflict.symbol) == ("conflicting_duplicate", 3, "VN30")
     assert conflict.file.endswith("all_indices.csv") and "VN30.csv has 1301" in conflict.reason
+
+
+@needs_vn_real
+def test_cafef_vnindex_first_and_ftu_after_it_leave_no_vnindex_day_without_a_level(cafef: IndexLevels) -> None:
+    ftu_vnindex = FTU / "VNINDEX.csv"
+    both = combine_index_files(
+        [(CAFEF_VNINDEX, cafef), (ftu_vnindex, read_index_file(ftu_vnindex))], by_file_name=False
+    )
+    assert missing_level_ranges(both.levels, "VNINDEX", dt.date(2000, 7, 28), dt.date(2026, 8, 21)) == []
+    kept = both.levels.set_index("trading_date")["close"]
+    assert kept[dt.date(2022, 10, 25)] == 981.18 and kept[dt.date(2025, 2, 3)] > 0  # CafeF's, then ftu's own day
+    conflicts = both.rejected[both.rejected["rule"] == "conflicting_duplicate"]
+    assert len(conflicts) == 18 and set(conflicts["file"]) == {str(ftu_vnindex)}
+    assert "close 997.7 where" in conflicts.loc[conflicts["trading_date"] == dt.date(2022, 10, 25), "reason"].iloc[0]

@@ -110,15 +110,18 @@ def read_index_dir(directory: Path) -> IndexLevels:
     return combine_index_files([(p, read_index_file(p)) for p in paths])
 
 
-def combine_index_files(parts: Sequence[tuple[Path, IndexLevels]]) -> IndexLevels:
-    """One :class:`IndexLevels` from several files' (see :func:`read_index_dir`), one row per day and code."""
+def combine_index_files(parts: Sequence[tuple[Path, IndexLevels]], by_file_name: bool = True) -> IndexLevels:
+    """One :class:`IndexLevels` from several files', one row per day and code: the index's own file first
+    (see :func:`read_index_dir`), else the earlier part; ``by_file_name=False`` lets the order of ``parts`` alone
+    decide (CafeF's ``VNINDEX/PriceHistory.csv`` before ``indices_ftu/VNINDEX.csv``). A later part only adds the
+    days the earlier ones lack; where it prints another close it is rejected (``conflicting_duplicate``)."""
     if not parts:
         empty = concat_rejected([])
         return IndexLevels(_empty_levels(), empty, empty)
     frames = []
     for order, (path, part) in enumerate(parts):
         lines = part.lines if part.lines is not None else np.full(len(part.levels), -1)
-        own = part.levels["index_code"] == path.stem.upper()
+        own = (part.levels["index_code"] == path.stem.upper()) & by_file_name
         frames.append(part.levels.assign(_own=own, _order=order, _file=str(path), _line=lines))
     every = pd.concat(frames, ignore_index=True)
     every = every.sort_values(["_own", "_order"], ascending=[False, True], kind="stable")
@@ -138,7 +141,7 @@ def combine_index_files(parts: Sequence[tuple[Path, IndexLevels]]) -> IndexLevel
             "symbol": conflicting["index_code"].to_numpy(object),
             "rule": "conflicting_duplicate",
             "reason": [
-                f"close {c} where {f} has {k}: the index's own file is kept"
+                f"close {c} where {f} has {k}, the level kept"
                 for c, f, k in zip(
                     conflicting["close"], conflicting["_file_kept"], conflicting["close_kept"], strict=True
                 )
