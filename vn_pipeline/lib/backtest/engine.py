@@ -12,6 +12,25 @@ fill can be checked against the exchange's own prices and bands. A stock dividen
 do, and the bonus shares can only be sold once listed (``Rules.bonus_lock_days``). A position can then hold an odd
 lot (1-99 shares), which is sold on the odd-lot board together with, or apart from, whole lots.
 
+Every other corporate action is credited in cash at the ex-date's open, on the shares held at the close before it
+(the record date precedes the ex-date; T+2 makes the holder at the previous close the one who is paid), from the
+``cash_credit`` panel (VND per share held before the ex-date, built by ``inputs.cash_credit``):
+
+- a cash dividend credits its ``cash_per_share``. The payment date is weeks later in reality; crediting on the
+  ex-date keeps the book's value continuous across the price cut (the cash is owed from that day) and is the
+  convention of total-return indices.
+- an ``unknown`` event (an adjustment whose kind the vendor's prices cannot tell, lib/sources/vendors/
+  cafef_adjustments.py) credits ``reference_before − reference_after``: the vendor's adjusted series assumes the
+  holder was made whole by exactly that price cut, so this keeps the book's return across the ex-date equal to the
+  adjusted series' return, the series features and signals are computed on. Crediting nothing would book the cut
+  as a loss no holder suffered (a stock dividend the data could not name); crediting shares would assume a kind
+  the data does not show. Cash is the neutral value: at the ex-date's reference it is worth what bonus shares
+  would be. A cut that raises the price (reference_after > reference_before, a vendor error) credits nothing:
+  no corporate action takes cash from holders.
+- a rights issue gets the same value as ``unknown``. Exercising it takes a subscription payment and the new shares
+  list weeks later, and a holder may sell or let the right lapse; the neutral choice is the value the adjustment
+  ascribes to the right, which is what a holder selling it would roughly receive.
+
 The loop itself is a numba kernel over plain arrays: a full market (~1,600 symbols × 10 years) is ~4 M
 symbol-bars, two passes each; the per-symbol Python loop took ~2 s per run, the kernel ~30 ms, which matters once
 strategies are swept. Its results are identical to a plain Python reference (tested). The kernel is cached on disk
@@ -25,7 +44,13 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from vn_pipeline.lib.backtest.rules import Rules, fill_price_panel, share_factor_panel, tradable_masks
+from vn_pipeline.lib.backtest.rules import (
+    Rules,
+    cash_credit_panel,
+    fill_price_panel,
+    share_factor_panel,
+    tradable_masks,
+)
 
 CASH_EPS = 1e-9  # relative headroom so float rounding in vectorbt can never reject a buy we sized to the cent
 # shares × (1 + ratio) is whole up to float error (100 × 1.1 = 110.00000000000001); a smaller remainder is that error,
@@ -45,6 +70,8 @@ class OrderPlan:
     signal: np.ndarray
     # Fractions of a share cancelled at a stock dividend's ex-date (floor(shares × (1 + ratio)) are credited).
     cancelled: np.ndarray
+    # VND credited in cash at each bar's open for its corporate actions (shares held before × cash_credit).
+    credited: np.ndarray
 
 
 def plan_orders(
@@ -59,11 +86,12 @@ def plan_orders(
     cash is retried, not dropped. A NaN inside a decision row gives its symbol no new target: a name that reached
     its target is left alone (not traded back to a weight), a pending one keeps going. When cash is short, every
     buy gets the same fraction of its lots. ``bars`` may carry a ``share_factor`` panel (1 + ratio on a stock
-    dividend's ex-date, else 1). ``mark`` is the forward-filled close (in each bar's share units) that decisions
+    dividend's ex-date, else 1) and a ``cash_credit`` panel (VND per share held before the ex-date).
+    ``mark`` is the forward-filled close (in each bar's share units) that decisions
     are sized at.
     """
     args = kernel_inputs(weights, bars, mark, init_cash, rules)
-    size, fees, positions, cash, signal, cancelled = plan_kernel(*args)
+    size, fees, positions, cash, signal, cancelled, credited = plan_kernel(*args)
     price = args[1]
     return OrderPlan(
         size=size,
@@ -73,6 +101,7 @@ def plan_orders(
         cash=cash,
         signal=signal,
         cancelled=cancelled,
+        credited=credited,
     )
 
 
@@ -83,8 +112,9 @@ def kernel_inputs(
     price = fill_price_panel(bars, rules.fill)
     can_buy, can_sell = tradable_masks(bars, rules.fill)
     factor = share_factor_panel(bars)
+    credit = cash_credit_panel(bars)
     shape = np.shape(weights)
-    if len(shape) != 2 or any(np.shape(a) != shape for a in (price, can_buy, can_sell, mark, factor)):
+    if len(shape) != 2 or any(np.shape(a) != shape for a in (price, can_buy, can_sell, mark, factor, credit)):
         # The kernel does not bounds-check: a mismatched panel would read garbage instead of raising.
         raise ValueError(f"weights {shape}, fill price {np.shape(price)} and mark {np.shape(mark)} must match")
 
@@ -100,6 +130,7 @@ def kernel_inputs(
         np.ascontiguousarray(can_sell, dtype=np.bool_),
         f64(mark),
         f64(factor),
+        f64(credit),
         float(init_cash),
         float(rules.lot),
         int(rules.min_hold_bars),
@@ -128,6 +159,7 @@ def plan_kernel(
     can_sell: np.ndarray,
     mark: np.ndarray,
     share_factor: np.ndarray,
+    cash_credit: np.ndarray,
     init_cash: float,
     lot: float,
     hold: int,
@@ -135,9 +167,9 @@ def plan_kernel(
     buy_fee: float,
     sell_rate: float,
     cash_eps: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The planning loop of :func:`plan_orders` on plain arrays; returns (size, fees, positions, cash, signal,
-    cancelled).
+    cancelled, credited).
 
     Share counts are whole numbers held in float64, so the running unsettled sum below is exact.
     """
@@ -148,6 +180,7 @@ def plan_kernel(
     cash_path = np.empty(n)
     signal = np.full((n, m), -1, dtype=np.int64)
     cancelled = np.zeros((n, m))
+    credited = np.zeros((n, m))
 
     pos = np.zeros(m)
     target = np.zeros(m)  # target shares of each symbol with a decision
@@ -167,6 +200,12 @@ def plan_kernel(
         for j in range(m):
             unsettled[j] -= release[slot, j]
             release[slot, j] = 0.0
+
+        # Cash for the ex-date's other actions, on the shares held before it (before any bonus shares).
+        for j in range(m):
+            if cash_credit[t, j] != 0.0 and pos[j] > 0:
+                credited[t, j] = pos[j] * cash_credit[t, j]
+                cash += credited[t, j]
 
         # Stock dividends at the ex-date's open: bonus shares, fraction cancelled; targets follow in share units.
         for j in range(m):
@@ -194,8 +233,9 @@ def plan_kernel(
             if decided:
                 held_value = 0.0
                 for j in range(m):
-                    # Sized at the decision's own close (in today's share units): the fill price is not known yet.
-                    r = mark[t - 1, j] / share_factor[t, j]
+                    # Sized at the decision's own close (in today's share units, less what today's actions paid
+                    # out in cash, which equity now holds as cash): the fill price is not known yet.
+                    r = (mark[t - 1, j] - cash_credit[t, j]) / share_factor[t, j]
                     if np.isfinite(r) and r > 0:
                         ref[j] = r
                         held_value += pos[j] * r
@@ -250,4 +290,4 @@ def plan_kernel(
         positions[t] = pos
         cash_path[t] = cash
 
-    return size, fees, positions, cash_path, signal, cancelled
+    return size, fees, positions, cash_path, signal, cancelled, credited

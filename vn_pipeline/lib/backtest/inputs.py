@@ -17,6 +17,10 @@ from vn_pipeline.lib.warehouse.reads import has_rows, read_partition
 BAR_PANELS = ("open", "high", "low", "close", "vwap", "volume", "ceiling", "floor")
 # Actions that hand holders new shares for free; a rights issue has to be paid for, so it credits none.
 SHARE_CREDITING_KINDS = ("stock_dividend", "bonus_shares")
+# Actions credited in cash (engine.py): a cash dividend its cash_per_share; an event of unknown kind and a rights
+# issue the value the adjusted series ascribes to them, reference_before - reference_after.
+CASH_DIVIDEND_KINDS = ("cash_dividend",)
+VALUE_CREDITING_KINDS = ("unknown", "rights_issue")
 
 
 def trading_window(conn: psycopg.Connection[Any], start: str | None, end: str | None) -> tuple[date, date]:
@@ -39,6 +43,8 @@ def bar_panels(conn: psycopg.Connection[Any], start: date, end: date, warmup_day
       bands are the real ones;
     - ``share_factor``: shares held after the day's stock dividends per share held before (1 + ratio on an
       ex-date, else 1), so holdings receive their bonus shares;
+    - ``cash_credit``: VND credited per share held before the day's other actions (cash dividends, the value of
+      unknown events and rights issues), else 0;
     - ``adj_close``: the close forward-adjusted for those actions within the panel, for signals and returns
       (continuous across ex-dates; only its ratios are meaningful);
     - ``value``: VND traded, for liquidity."""
@@ -58,6 +64,7 @@ def bar_panels(conn: psycopg.Connection[Any], start: date, end: date, warmup_day
         for name in (*BAR_PANELS, "adj_close", "value")
     }
     panels["share_factor"] = share_factor(actions, panels["close"])
+    panels["cash_credit"] = cash_credit(actions, panels["close"])
     return panels
 
 
@@ -76,6 +83,30 @@ def share_factor(actions: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
         if row < len(factor.index) and symbol in factor.columns:
             factor.iloc[row, factor.columns.get_loc(symbol)] *= k
     return factor
+
+
+def cash_credit(actions: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
+    """VND credited in cash per share held before each ex-date, on the (dates × symbols) axes of ``like``: a cash
+    dividend's ``cash_per_share`` (the cut in the references where it is missing), the price cut
+    ``reference_before - reference_after`` of an ``unknown`` event or a rights issue (never below 0), summed over
+    the day's actions; 0 elsewhere. Why each kind gets what it gets: engine.py's docstring."""
+    credit = pd.DataFrame(0.0, index=like.index, columns=like.columns)
+    kinds = (*CASH_DIVIDEND_KINDS, *VALUE_CREDITING_KINDS)
+    paying = actions[actions["kind"].isin(kinds)] if len(actions) else actions
+    if paying.empty:
+        return credit
+    cut = (pd.to_numeric(paying["reference_before"]) - pd.to_numeric(paying["reference_after"])).astype(float)
+    per_share = cut.clip(lower=0.0)
+    if "cash_per_share" in paying.columns:
+        cash = pd.to_numeric(paying["cash_per_share"], errors="coerce").astype(float)
+        per_share = per_share.where(~(paying["kind"].isin(CASH_DIVIDEND_KINDS) & cash.notna()), cash)
+    per_day = per_share.groupby([paying["ex_date"], paying["symbol"]]).sum()
+    for (day, symbol), vnd in per_day.items():
+        # As for bonus shares: an ex-date without a bar in the panel pays on the next day that has one.
+        row = credit.index.searchsorted(day)
+        if row < len(credit.index) and symbol in credit.columns:
+            credit.iloc[row, credit.columns.get_loc(symbol)] += vnd
+    return credit
 
 
 def daily_returns(close: pd.DataFrame) -> pd.DataFrame:

@@ -66,6 +66,18 @@ def share_factor_panel(bars: dict[str, np.ndarray]) -> np.ndarray:
     return factor
 
 
+def cash_credit_panel(bars: dict[str, np.ndarray]) -> np.ndarray:
+    """VND credited in cash per share held before each bar's corporate actions (cash dividends, and the value of
+    unknown events and rights, see engine.py); 0 everywhere when ``bars`` has no ``cash_credit`` panel."""
+    credit = bars.get("cash_credit")
+    if credit is None:
+        return np.zeros(np.shape(bars["close"]))
+    credit = np.asarray(credit, dtype=float)
+    if not (np.isfinite(credit) & (credit >= 0)).all():
+        raise ValueError("cash_credit must be finite and >= 0 (0 on days without a corporate action)")
+    return credit
+
+
 def tradable_masks(bars: dict[str, np.ndarray], fill: str) -> tuple[np.ndarray, np.ndarray]:
     """(can_buy, can_sell) per bar and symbol.
 

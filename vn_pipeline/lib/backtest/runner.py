@@ -26,7 +26,9 @@ class BacktestResult:
     marks: pd.DataFrame  # the quoted prices positions are valued at (last close, carried across ex-dates)
     cash: pd.Series
     stats: dict[str, float] = field(default_factory=dict)
-    portfolio: object | None = None  # the vectorbt Portfolio, for further analysis
+    # The vectorbt Portfolio, for further analysis. Its cash and value include the cash credits of corporate actions
+    # not yet paid (prefunded, see run_backtest): ``equity`` and ``cash`` above are the book's own.
+    portfolio: object | None = None
 
 
 def _align(target_weights: pd.DataFrame, bars: dict[str, pd.DataFrame]) -> dict[str, np.ndarray]:
@@ -37,6 +39,8 @@ def _align(target_weights: pd.DataFrame, bars: dict[str, pd.DataFrame]) -> dict[
     arr = {k: bars[k].reindex(index=idx, columns=cols).to_numpy(dtype=float) for k in BAR_FIELDS}
     if "share_factor" in bars:
         arr["share_factor"] = bars["share_factor"].reindex(index=idx, columns=cols).fillna(1.0).to_numpy(dtype=float)
+    if "cash_credit" in bars:
+        arr["cash_credit"] = bars["cash_credit"].reindex(index=idx, columns=cols).fillna(0.0).to_numpy(dtype=float)
     return arr
 
 
@@ -109,7 +113,9 @@ def run_backtest(
     "no new decision"; a NaN inside a decision row keeps that name's shares as they are. Weights are fractions of
     equity; their sum should be <= 1 (cash never goes negative: buys are cut to the lots the cash can pay for).
     ``bars``: quoted (unadjusted) prices, and optionally ``share_factor`` (1 + ratio on a stock dividend's ex-date)
-    so that holdings receive their bonus shares. ``benchmark``: the benchmark's daily returns, for the excess
+    so that holdings receive their bonus shares, and ``cash_credit`` (VND per share held before an ex-date: cash
+    dividends, the value of unknown events and rights; engine.py) so that they receive the cash.
+    ``benchmark``: the benchmark's daily returns, for the excess
     return and information ratio.
     """
     rules = rules or Rules()
@@ -125,11 +131,16 @@ def run_backtest(
     idx, cols = target_weights.index, target_weights.columns
     close = pd.DataFrame(mark_adj, index=idx, columns=cols).bfill()  # vectorbt needs a finite valuation price
     orders = _replay_orders(plan, cum, close.to_numpy())
+    # vectorbt has no cash-dividend input, so the credits are prefunded: its initial cash holds every credit the
+    # plan will receive, and what is not yet received on a bar is taken back out of its cash and value below.
+    # Fills are amounts, so the extra cash changes none of them.
+    credits = plan.credited.sum(axis=1)
+    pending = credits.sum() - np.cumsum(credits)
     pf = vbt.Portfolio.from_orders(
         close=close,
         **{name: pd.DataFrame(values, index=idx, columns=cols) for name, values in orders.items()},
         size_type="amount",
-        init_cash=float(init_cash),
+        init_cash=float(init_cash) + float(credits.sum()),
         cash_sharing=True,
         group_by=True,
         # The planner's own order: sells first, then buys by column. Precomputed, it is ~4x faster than "auto",
@@ -140,7 +151,7 @@ def run_backtest(
         freq="1D",
     )
     vbt_pos = pf.assets().to_numpy() * cum
-    vbt_cash = pf.cash().to_numpy()
+    vbt_cash = pf.cash().to_numpy() - pending
     if not (
         np.allclose(vbt_pos, plan.positions, rtol=1e-9, atol=1e-6)
         and np.allclose(vbt_cash, plan.cash, rtol=1e-9, atol=1e-4)
@@ -148,7 +159,8 @@ def run_backtest(
         raise RuntimeError("vectorbt fills diverged from the rule-enforcing order plan")
 
     trades = _trade_table(plan, idx, cols, rules)
-    equity = pf.value().rename("equity")
+    equity = (pf.value() - pending).rename("equity")
+    returns = equity / equity.shift(1, fill_value=float(init_cash)) - 1.0
     closed = pf.trades.closed
     cancel_only = (plan.cancelled > 0) & ~np.isfinite(plan.size)
     if cancel_only.any():  # a cancelled fraction alone is no round trip: keep it out of the win rate
@@ -161,7 +173,7 @@ def run_backtest(
         orders=order_table(target_weights),
         marks=pd.DataFrame(mark, index=idx, columns=cols).bfill(),
         cash=pd.Series(vbt_cash, index=idx, name="cash"),
-        stats=compute_stats(pf.returns(), equity, trades, closed, benchmark),
+        stats=compute_stats(returns, equity, trades, closed, benchmark),
         portfolio=pf,
     )
 
