@@ -1,6 +1,6 @@
 """The CafeF source through the market-data assets, on the real exports in ../shared/data/vn_real/cafef: daily bars
-and foreign flows of every trading day reach the warehouse, a row dated on a Sunday goes to quarantine with its
-rule, and the datasets the source does not provide yet leave the stored rows alone."""
+and foreign flows of every trading day reach the warehouse with a listing for each bar, a row dated on a Sunday
+goes to quarantine with its rule, and the datasets the source does not provide yet leave the stored rows alone."""
 
 import csv
 from collections.abc import Iterator
@@ -13,6 +13,7 @@ import pytest
 from vn_pipeline.definitions import defs
 from vn_pipeline.defs.market_data.assets import daily_bars, foreign_flows, listings
 from vn_pipeline.defs.resources import MarketSourceResource, WarehouseResource
+from vn_pipeline.lib.market.exchanges import price_limits
 from vn_pipeline.runs import run_window
 from vn_pipeline_tests.instances import postgres_instance
 from vn_pipeline_tests.real_data import VN_REAL, needs_vn_real
@@ -71,8 +72,19 @@ def test_real_daily_bars_and_flows_reach_the_warehouse(warehouse_url: str, insta
                   " WHERE trading_date BETWEEN %s AND %s", START, END)[0]  # fmt: skip
     assert flows[0] >= 100 and flows[1] >= 10 * 90
 
+    # every bar has its listing, with the limits of its board around the previous close
+    unlisted = _rows(warehouse_url, "SELECT count(*) FROM market.daily_bars b LEFT JOIN market.listings l"
+                     " USING (trading_date, symbol) WHERE l.symbol IS NULL AND b.trading_date BETWEEN %s AND %s",
+                     START, END)  # fmt: skip
+    assert unlisted == [(0,)]
+    exchange, reference, floor, ceiling = _rows(
+        warehouse_url, "SELECT exchange, reference_price, floor_price, ceiling_price FROM market.listings"
+        " WHERE symbol = 'VCB' AND trading_date = %s", date(2025, 5, 6))[0]  # fmt: skip
+    assert exchange == "HOSE" and reference == _raw_close("VCB", date(2025, 5, 5))
+    assert (floor, ceiling) == price_limits("HOSE", reference)
+
     materialized = {m.asset_key.to_user_string(): m.metadata for m in run_materializations(instance, run.run_id)}
-    assert materialized["market/listings"]["source"].text == "cafef"  # not provided yet: stored rows kept
+    assert materialized["market/listings"]["source"].text == "cafef"
     assert materialized["market/daily_bars"]["quarantined"].value >= 2
 
 

@@ -1,9 +1,10 @@
 """CafeF end-of-day exports as a ``MarketSource``: a folder of ``<SYMBOL>/PriceHistory.csv`` and
 ``<SYMBOL>/GDKhoiNgoai.csv`` (the layout of ``shared/data/vn_real/cafef``).
 
-This first step provides the daily bars and the foreign flows of every trading day the files cover; listings,
-corporate actions from the adjusted close and index levels are the next (issue #11). Each rejected row, and each
-row dated on a day the exchange did not trade, goes to the warehouse's quarantine with its file, line and rule.
+It provides, for every trading day the files cover, the listings (board per day inferred from the prices where
+the vendor's company list cannot say, see cafef_listings.py), the daily bars and the foreign flows. Each rejected
+row, and each row dated on a day the exchange did not trade, goes to the warehouse's quarantine with its file,
+line and rule.
 """
 
 from __future__ import annotations
@@ -16,20 +17,23 @@ import pandas as pd
 
 from vn_pipeline.lib.market.calendar import is_trading_day
 from vn_pipeline.lib.sources.protocol import Dataset, ListingBatch, TickBatch
+from vn_pipeline.lib.sources.vendors.cafef_adjustments import corporate_actions_from_adjustment
 from vn_pipeline.lib.sources.vendors.cafef_files import read_cafef_foreign_flows, read_cafef_prices
+from vn_pipeline.lib.sources.vendors.cafef_listings import listings_from_prices, read_companies
 from vn_pipeline.lib.sources.vendors.csv_text import REJECTED_COLUMNS, as_quarantine
 from vn_pipeline.lib.warehouse import columns
 
 PRICES_FILE = "PriceHistory.csv"
 FLOWS_FILE = "GDKhoiNgoai.csv"
 _TABLES: dict[Dataset, str] = {"daily_bars": "market.daily_bars", "foreign_flows": "market.foreign_flows"}
+_DERIVED: frozenset[Dataset] = frozenset({"listings", "corporate_actions"})  # read off the prices, nothing rejected
 # Not a stock: the vendor's market index, in points, with market-wide flows (index levels are a later step).
 _NOT_STOCKS = {"VNINDEX"}
 
 
 class CafefSource:
     name = "cafef"
-    provides = frozenset(_TABLES)
+    provides = frozenset({*_DERIVED, *_TABLES})
 
     def __init__(self, directory: Path) -> None:
         if not directory.is_dir():
@@ -47,13 +51,17 @@ class CafefSource:
         return {"source": self.name, "data_dir": str(self.directory), "symbols": len(self.symbols)}
 
     def listings(self, start: date, end: date) -> ListingBatch | None:
-        return None  # the next step of #11: boards per day, reference prices and limits from the prices
+        rows = _in_window(self._listings, start, end)
+        inferred = sorted(set(rows.loc[rows["exchange_inferred"], "symbol"]))
+        shown = ", ".join(inferred[:20]) + (f" and {len(inferred) - 20} more" if len(inferred) > 20 else "")
+        note = f"board inferred from the prices (the company list gives today's only) for {len(inferred)}: {shown}"
+        return ListingBatch(rows, warnings=(note,) if inferred else ())
 
     def ticks(self, start: date, end: date) -> TickBatch | None:
         return None  # end-of-day files carry no trades
 
     def daily_bars(self, start: date, end: date) -> pd.DataFrame:
-        return _in_window(self._prices[0], start, end)[list(columns.DAILY_BARS)]
+        return _in_window(self._prices[0], start, end)[[*columns.DAILY_BARS, *columns.DAILY_BAR_EXTRAS]]
 
     def foreign_flows(self, start: date, end: date) -> pd.DataFrame:
         return _in_window(self._flows[0], start, end)[list(columns.FOREIGN_FLOWS)]
@@ -66,13 +74,23 @@ class CafefSource:
         return as_quarantine(_in_window(rejected, start, end), _TABLES[dataset])
 
     def corporate_actions(self, start: date, end: date) -> pd.DataFrame:
-        raise NotImplementedError(f"{self.name} provides only {sorted(self.provides)} so far")
+        """Events read off the change of the vendor's adjusted/raw close ratio (cafef_adjustments.py)."""
+        return _in_window(self._actions, start, end)
 
-    index_levels = corporate_actions
+    def index_levels(self, start: date, end: date) -> pd.DataFrame:
+        raise NotImplementedError(f"{self.name} provides only {sorted(self.provides)} so far")
 
     @cached_property
     def _prices(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         return _read_all(self.directory, self.symbols, PRICES_FILE, read_cafef_prices)
+
+    @cached_property
+    def _listings(self) -> pd.DataFrame:
+        return listings_from_prices(self._prices[0], read_companies(self.directory), self._actions)
+
+    @cached_property
+    def _actions(self) -> pd.DataFrame:
+        return corporate_actions_from_adjustment(self._prices[0])
 
     @cached_property
     def _flows(self) -> tuple[pd.DataFrame, pd.DataFrame]:
