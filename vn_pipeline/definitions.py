@@ -10,6 +10,7 @@ from vn_pipeline.defs.backtest.assets import ASSETS as BACKTEST_ASSETS
 from vn_pipeline.defs.backtest.checks import CHECKS as BACKTEST_CHECKS
 from vn_pipeline.defs.features.assets import features_daily
 from vn_pipeline.defs.features.checks import CHECKS as FEATURE_CHECKS
+from vn_pipeline.defs.market_data.action_checks import CHECKS as ACTION_CHECKS
 from vn_pipeline.defs.market_data.assets import ASSETS as MARKET_ASSETS
 from vn_pipeline.defs.market_data.calendar_checks import CHECKS as CALENDAR_CHECKS
 from vn_pipeline.defs.market_data.checks import CHECKS as MARKET_CHECKS
@@ -21,7 +22,15 @@ from vn_pipeline.defs.risk.checks import CHECKS as RISK_CHECKS
 
 defs = dg.Definitions(
     assets=[*MARKET_ASSETS, features_daily, *ML_ASSETS, *BACKTEST_ASSETS, *RISK_ASSETS],
-    asset_checks=[*MARKET_CHECKS, *CALENDAR_CHECKS, *FEATURE_CHECKS, *ML_CHECKS, *BACKTEST_CHECKS, *RISK_CHECKS],
+    asset_checks=[
+        *MARKET_CHECKS,
+        *CALENDAR_CHECKS,
+        *ACTION_CHECKS,
+        *FEATURE_CHECKS,
+        *ML_CHECKS,
+        *BACKTEST_CHECKS,
+        *RISK_CHECKS,
+    ],
     jobs=JOBS,
     schedules=[daily_close_schedule],
     sensors=[landing_file_sensor, daily_close_chain_sensor, dead_run_sensor],

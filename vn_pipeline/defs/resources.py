@@ -112,6 +112,9 @@ class MarketSourceResource(dg.ConfigurableResource):
     # cafef: the folder of <SYMBOL>/PriceHistory.csv and GDKhoiNgoai.csv; vnstock_files: the folder of daily
     # history, stocks/<SYM>.csv and indices/<CODE>.csv (unset: the landing directory's own stocks/ and indices/)
     data_dir: str = ""
+    # cafef: a folder of daily index files (indices_ftu layout: <CODE>.csv) for VN30 and the exchange indices; the
+    # CafeF folder's own VNINDEX comes first. Unset: index levels are VNINDEX only, and a missing VN30 is reported.
+    index_dir: str = ""
 
     def source(self, warehouse: WarehouseResource, run_id: str) -> MarketSource:
         """The configured source as one run sees it: the landing files of a vendor source are the run's
@@ -122,7 +125,7 @@ class MarketSourceResource(dg.ConfigurableResource):
         if self.kind == "cafef":
             if not self.data_dir:
                 raise ValueError("source 'cafef' reads a folder of CafeF exports: set VN_PIPELINE_DATA_DIR (data_dir)")
-            return CafefSource(Path(self.data_dir))
+            return CafefSource(Path(self.data_dir), Path(self.index_dir) if self.index_dir else None)
         directory = self.landing_path()
         with warehouse.connect() as conn:
             files = run_snapshot(conn, run_id, lambda: scan_landing_dir(directory) if directory.is_dir() else [])
@@ -170,6 +173,7 @@ def build_resources() -> dict[str, object]:
             planted_effects=os.environ.get("VN_PIPELINE_PLANTED_EFFECTS", ""),
             landing_dir=os.environ.get("VN_PIPELINE_LANDING_DIR", ""),
             data_dir=os.environ.get("VN_PIPELINE_DATA_DIR", ""),
+            index_dir=os.environ.get("VN_PIPELINE_INDEX_DIR", ""),
         ),
         "risk_limits": RiskLimitsResource(
             max_drawdown=float(os.environ.get("VN_PIPELINE_RISK_MAX_DRAWDOWN", "0.20")),

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from vn_pipeline.definitions import defs
-from vn_pipeline.defs.market_data.assets import daily_bars, foreign_flows, listings
+from vn_pipeline.defs.market_data.assets import corporate_actions, daily_bars, foreign_flows, index_levels, listings
 from vn_pipeline.defs.resources import MarketSourceResource, WarehouseResource
 from vn_pipeline.lib.market.exchanges import price_limits
 from vn_pipeline.runs import run_window
@@ -46,10 +46,12 @@ def _rows(url: str, query: str, *params) -> list[tuple]:
 def test_real_daily_bars_and_flows_reach_the_warehouse(warehouse_url: str, instance: dg.DagsterInstance) -> None:
     resources = {
         "warehouse": WarehouseResource(database_url=warehouse_url),
-        "market_source": MarketSourceResource(kind="cafef", data_dir=str(CAFEF)),
+        "market_source": MarketSourceResource(
+            kind="cafef", data_dir=str(CAFEF), index_dir=str(VN_REAL / "indices_ftu")
+        ),
     }
-    run = run_window(defs, "market_data", START, END, instance, resources=resources,
-                     assets={daily_bars.key, foreign_flows.key, listings.key}, checks=set())  # fmt: skip
+    wanted = {daily_bars.key, foreign_flows.key, listings.key, corporate_actions.key, index_levels.key}
+    run = run_window(defs, "market_data", START, END, instance, resources=resources, assets=wanted, checks=set())
     assert run.success
 
     symbols = sorted(p.name for p in CAFEF.iterdir() if (p / "PriceHistory.csv").exists() and p.name != "VNINDEX")
@@ -82,6 +84,14 @@ def test_real_daily_bars_and_flows_reach_the_warehouse(warehouse_url: str, insta
         " WHERE symbol = 'VCB' AND trading_date = %s", date(2025, 5, 6))[0]  # fmt: skip
     assert exchange == "HOSE" and reference == _raw_close("VCB", date(2025, 5, 5))
     assert (floor, ceiling) == price_limits("HOSE", reference)
+
+    # VNINDEX from the CafeF folder, VN30 and the exchange indices from the index files, every day of the window
+    levels = dict(_rows(warehouse_url, "SELECT index_code, count(*) FROM market.index_levels"
+                        " WHERE trading_date BETWEEN %s AND %s GROUP BY 1", START, END))  # fmt: skip
+    assert levels == {code: 10 for code in ("VNINDEX", "VN30", "HNXINDEX", "UPCOMINDEX")}
+    actions = _rows(warehouse_url, "SELECT kind, inferred FROM market.corporate_actions"
+                    " WHERE trading_date BETWEEN %s AND %s", START, END)  # fmt: skip
+    assert actions and all(inferred for _, inferred in actions)
 
     materialized = {m.asset_key.to_user_string(): m.metadata for m in run_materializations(instance, run.run_id)}
     assert materialized["market/listings"]["source"].text == "cafef"

@@ -21,24 +21,34 @@ from vn_pipeline.lib.sources.vendors.cafef_adjustments import corporate_actions_
 from vn_pipeline.lib.sources.vendors.cafef_files import read_cafef_foreign_flows, read_cafef_prices
 from vn_pipeline.lib.sources.vendors.cafef_listings import listings_from_prices, read_companies
 from vn_pipeline.lib.sources.vendors.csv_text import REJECTED_COLUMNS, as_quarantine
+from vn_pipeline.lib.sources.vendors.index_files import (
+    IndexLevels,
+    combine_index_files,
+    read_cafef_index,
+    read_index_file,
+)
 from vn_pipeline.lib.warehouse import columns
 
 PRICES_FILE = "PriceHistory.csv"
 FLOWS_FILE = "GDKhoiNgoai.csv"
 _TABLES: dict[Dataset, str] = {"daily_bars": "market.daily_bars", "foreign_flows": "market.foreign_flows"}
 _DERIVED: frozenset[Dataset] = frozenset({"listings", "corporate_actions"})  # read off the prices, nothing rejected
-# Not a stock: the vendor's market index, in points, with market-wide flows (index levels are a later step).
-_NOT_STOCKS = {"VNINDEX"}
+# Not a stock: the vendor's market index, in points, with market-wide flows.
+INDEX_FOLDER = "VNINDEX"
+_NOT_STOCKS = {INDEX_FOLDER}
 
 
 class CafefSource:
     name = "cafef"
-    provides = frozenset({*_DERIVED, *_TABLES})
+    provides = frozenset({*_DERIVED, *_TABLES, "index_levels"})
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, index_dir: Path | None = None) -> None:
         if not directory.is_dir():
             raise FileNotFoundError(f"CafeF data dir {directory} does not exist (set VN_PIPELINE_DATA_DIR)")
+        if index_dir is not None and not index_dir.is_dir():
+            raise FileNotFoundError(f"index dir {index_dir} does not exist (VN_PIPELINE_INDEX_DIR)")
         self.directory = directory
+        self.index_dir = index_dir
 
     @cached_property
     def symbols(self) -> list[str]:
@@ -48,7 +58,13 @@ class CafefSource:
 
     @property
     def metadata(self) -> dict[str, object]:
-        return {"source": self.name, "data_dir": str(self.directory), "symbols": len(self.symbols)}
+        index_dir = None if self.index_dir is None else str(self.index_dir)
+        return {
+            "source": self.name,
+            "data_dir": str(self.directory),
+            "index_dir": index_dir,
+            "symbols": len(self.symbols),
+        }
 
     def listings(self, start: date, end: date) -> ListingBatch | None:
         rows = _in_window(self._listings, start, end)
@@ -68,6 +84,8 @@ class CafefSource:
 
     def quarantined(self, dataset: Dataset, start: date, end: date) -> pd.DataFrame | None:
         """The window's rows of ``dataset`` the source could not use, in the quarantine layout."""
+        if dataset == "index_levels":
+            return self._index_levels.quarantine(start, end)
         if dataset not in _TABLES:
             return None
         rejected = (self._prices if dataset == "daily_bars" else self._flows)[1]
@@ -78,7 +96,9 @@ class CafefSource:
         return _in_window(self._actions, start, end)
 
     def index_levels(self, start: date, end: date) -> pd.DataFrame:
-        raise NotImplementedError(f"{self.name} provides only {sorted(self.provides)} so far")
+        """VNINDEX from the CafeF folder, then the index files: a later file only adds days the earlier lack, and
+        a level it prints otherwise is quarantined (``conflicting_duplicate``), never mixed in."""
+        return self._index_levels.between(start, end)
 
     @cached_property
     def _prices(self) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -91,6 +111,16 @@ class CafefSource:
     @cached_property
     def _actions(self) -> pd.DataFrame:
         return corporate_actions_from_adjustment(self._prices[0])
+
+    @cached_property
+    def _index_levels(self) -> IndexLevels:
+        parts: list[tuple[Path, IndexLevels]] = []
+        own = self.directory / INDEX_FOLDER / PRICES_FILE
+        if own.exists():
+            parts.append((own, read_cafef_index(own, INDEX_FOLDER)))
+        if self.index_dir is not None:
+            parts.extend((p, read_index_file(p)) for p in sorted(self.index_dir.glob("*.csv")))
+        return combine_index_files(parts, by_file_name=False)
 
     @cached_property
     def _flows(self) -> tuple[pd.DataFrame, pd.DataFrame]:
