@@ -104,7 +104,9 @@ def _print_backtests(url: str) -> None:
 def _overlay_summary(o: dict) -> str:
     rules = [
         f"volatility target {o['target_vol']:.0%}" if o.get("vol_targeting") else None,
-        f"cash below VN30's {o['regime_ma_days']}-day average" if o.get("regime_filter") else None,
+        f"cash below VN30's {o['regime_ma_days']}-day average, back {o['regime_band']:.0%} above it"
+        if o.get("regime_filter")
+        else None,
         f"drawdown stop {o['drawdown_limit']:.0%}" if o.get("drawdown_stop") else None,
         f"name cap {o['max_name_weight']:.0%}" if o.get("name_cap") else None,
         f"sector cap {o['max_sector_weight']:.0%}" if o.get("sector_cap") else None,

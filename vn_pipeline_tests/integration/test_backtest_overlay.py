@@ -24,8 +24,9 @@ END = date(2021, 6, 30)
 START = previous_trading_day(END, 179)
 SCORED = next_trading_day(START, 60)  # VN30's 20-day average and the volatility window have history by then
 K, NAME_CAP, SECTOR_CAP, MA_DAYS = 5, 0.15, 0.3, 20
-OVERLAY = {"target_vol": 0.10, "vol_lookback_days": 20, "regime_ma_days": MA_DAYS, "max_name_weight": NAME_CAP,
-           "max_sector_weight": SECTOR_CAP}  # fmt: skip
+# No re-entry band: a regime-off day is then exactly a close below the average, which the test recomputes.
+OVERLAY = {"target_vol": 0.10, "vol_lookback_days": 20, "regime_ma_days": MA_DAYS, "regime_band": 0.0,
+           "max_name_weight": NAME_CAP, "max_sector_weight": SECTOR_CAP}  # fmt: skip
 EPS = 1e-9
 
 

@@ -58,7 +58,7 @@ class OverlayConfig(dg.Config):
     vol_lookback_days: int = 60
     regime_filter: bool = True  # cash while VN30 closes below its moving average
     regime_ma_days: int = 200
-    regime_band: float = 0.0  # re-enter only above the average × (1 + band)
+    regime_band: float = 0.02  # re-enter only above the average × (1 + band)
     drawdown_stop: bool = False  # cash once the un-overlaid book is drawdown_limit below its peak
     drawdown_limit: float = 0.15
     drawdown_reentry: float = 0.05  # back in on this rise from the trough

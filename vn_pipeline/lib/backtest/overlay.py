@@ -64,7 +64,7 @@ class Overlay:
     vol_lookback: int = 60  # trading days of returns behind the volatility estimate
     vol_min_days: int = 20  # fewer days of history than this: no estimate, no scaling
     regime_ma_days: int | None = 200
-    regime_band: float = 0.0
+    regime_band: float = 0.02  # a close hovering on the average would otherwise trade in and out every few days
     regime_off_exposure: float = 0.0
     drawdown_limit: float | None = None  # e.g. 0.15
     drawdown_reentry: float = 0.05
