@@ -97,6 +97,13 @@ def test_the_regime_filter_does_not_judge_before_its_average_has_a_full_window()
     assert regime_states(vn30, dates, 5, 0.0).all()
 
 
+def test_the_regime_filter_refuses_a_vn30_series_that_never_meets_the_decision_days():
+    dates = _days(4)
+    later = pd.Series([100.0] * 4, index=pd.Index(pd.bdate_range("2025-01-01", periods=4).date))
+    with pytest.raises(ValueError, match="no VN30 close"):
+        regime_states(later, dates, 2, 0.0)
+
+
 def test_drawdown_stop_exits_past_the_limit_and_re_enters_on_a_recovery_from_the_trough():
     returns = _frame([[0.0], [-0.10], [-0.10], [0.03], [0.03], [0.0]], columns="A")
     weights = _frame([[1.0]] + [[np.nan]] * 5, columns="A")

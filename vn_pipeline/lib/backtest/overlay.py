@@ -137,6 +137,8 @@ def regime_states(vn30: pd.Series, dates: pd.Index, ma_days: int, band: float) -
     frame = pd.DataFrame({"close": closes, "average": average})
     # As of each date: the last print on or before it (a reindex with ffill over the union, never a bfill).
     frame = frame.reindex(frame.index.union(dates)).ffill().reindex(dates)
+    if frame["close"].isna().all():  # e.g. dates of another type than VN30's: the filter would never act
+        raise ValueError("no VN30 close on or before any decision day: the regime filter cannot judge")
     on, states = True, []
     for close, avg in zip(frame["close"], frame["average"], strict=True):
         if not math.isnan(avg):
