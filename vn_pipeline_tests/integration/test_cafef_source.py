@@ -11,7 +11,14 @@ import psycopg
 import pytest
 
 from vn_pipeline.definitions import defs
-from vn_pipeline.defs.market_data.assets import corporate_actions, daily_bars, foreign_flows, index_levels, listings
+from vn_pipeline.defs.market_data.assets import (
+    corporate_actions,
+    daily_bars,
+    foreign_flows,
+    index_levels,
+    listings,
+    proprietary_flows,
+)
 from vn_pipeline.defs.resources import MarketSourceResource, WarehouseResource
 from vn_pipeline.lib.market.exchanges import price_limits
 from vn_pipeline.runs import run_window
@@ -50,7 +57,8 @@ def test_real_daily_bars_and_flows_reach_the_warehouse(warehouse_url: str, insta
             kind="cafef", data_dir=str(CAFEF), index_dir=str(VN_REAL / "indices_ftu")
         ),
     }
-    wanted = {daily_bars.key, foreign_flows.key, listings.key, corporate_actions.key, index_levels.key}
+    wanted = {daily_bars.key, foreign_flows.key, listings.key, corporate_actions.key, index_levels.key,
+              proprietary_flows.key}  # fmt: skip
     run = run_window(defs, "market_data", START, END, instance, resources=resources, assets=wanted, checks=set())
     assert run.success
 
@@ -73,6 +81,12 @@ def test_real_daily_bars_and_flows_reach_the_warehouse(warehouse_url: str, insta
     flows = _rows(warehouse_url, "SELECT count(DISTINCT symbol), count(*) FROM market.foreign_flows"
                   " WHERE trading_date BETWEEN %s AND %s", START, END)[0]  # fmt: skip
     assert flows[0] >= 100 and flows[1] >= 10 * 90
+    (owned,) = _rows(warehouse_url, "SELECT ownership FROM market.foreign_flows WHERE symbol = 'VCB'"
+                     " AND trading_date = %s", date(2025, 5, 6))[0]  # fmt: skip
+    assert 0.2 < owned < 0.3  # DangSoHuu in percent, stored as a fraction (VCB: about 23% foreign-held)
+    proprietary = _rows(warehouse_url, "SELECT count(DISTINCT symbol) FROM market.proprietary_flows"
+                        " WHERE trading_date BETWEEN %s AND %s", START, END)[0][0]  # fmt: skip
+    assert proprietary >= 5  # the vendor file is sparse: 9 of the 40 symbols with one trade in this window
 
     # every bar has its listing, with the limits of its board around the previous close
     unlisted = _rows(warehouse_url, "SELECT count(*) FROM market.daily_bars b LEFT JOIN market.listings l"

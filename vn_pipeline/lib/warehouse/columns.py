@@ -11,6 +11,7 @@ DAILY_BARS = ("trading_date", "symbol", "open", "high", "low", "close", "volume"
 # What vendor history adds to a daily bar (sql/015): negotiated deals apart, adjusted-series flag, repaired fields.
 DAILY_BAR_EXTRAS = ("put_through_volume", "put_through_value", "adjusted", "repaired")
 FOREIGN_FLOWS = ("trading_date", "symbol", "buy_volume", "sell_volume", "buy_value", "sell_value", "room_remaining")
+FOREIGN_FLOW_EXTRAS = ("ownership",)  # sql/015: the foreign-held fraction, where the vendor reports it
 PROPRIETARY_FLOWS = ("trading_date", "symbol", "buy_volume", "sell_volume", "buy_value", "sell_value")
 OHLCV_1M = ("ts", "trading_date", "symbol", "open", "high", "low", "close", "volume", "value", "vwap",
             "trade_count", "buy_volume", "sell_volume")  # fmt: skip

@@ -18,9 +18,15 @@ import pandas as pd
 from vn_pipeline.lib.market.calendar import is_trading_day
 from vn_pipeline.lib.sources.protocol import Dataset, ListingBatch, TickBatch
 from vn_pipeline.lib.sources.vendors.cafef_adjustments import corporate_actions_from_adjustment
-from vn_pipeline.lib.sources.vendors.cafef_files import read_cafef_foreign_flows, read_cafef_prices
+from vn_pipeline.lib.sources.vendors.cafef_files import (
+    FLOW_COLUMNS,
+    PRICE_COLUMNS,
+    read_cafef_foreign_flows,
+    read_cafef_prices,
+)
 from vn_pipeline.lib.sources.vendors.cafef_listings import listings_from_prices, read_companies
-from vn_pipeline.lib.sources.vendors.csv_text import REJECTED_COLUMNS, as_quarantine
+from vn_pipeline.lib.sources.vendors.cafef_proprietary import foreign_ownership, read_cafef_proprietary_flows
+from vn_pipeline.lib.sources.vendors.csv_text import REJECTED_COLUMNS, as_quarantine, concat_rejected
 from vn_pipeline.lib.sources.vendors.index_files import (
     IndexLevels,
     combine_index_files,
@@ -31,7 +37,12 @@ from vn_pipeline.lib.warehouse import columns
 
 PRICES_FILE = "PriceHistory.csv"
 FLOWS_FILE = "GDKhoiNgoai.csv"
-_TABLES: dict[Dataset, str] = {"daily_bars": "market.daily_bars", "foreign_flows": "market.foreign_flows"}
+PROPRIETARY_FILE = "GDTuDoanh.csv"
+_TABLES: dict[Dataset, str] = {
+    "daily_bars": "market.daily_bars",
+    "foreign_flows": "market.foreign_flows",
+    "proprietary_flows": "market.proprietary_flows",
+}
 _DERIVED: frozenset[Dataset] = frozenset({"listings", "corporate_actions"})  # read off the prices, nothing rejected
 # Not a stock: the vendor's market index, in points, with market-wide flows.
 INDEX_FOLDER = "VNINDEX"
@@ -80,7 +91,10 @@ class CafefSource:
         return _in_window(self._prices[0], start, end)[[*columns.DAILY_BARS, *columns.DAILY_BAR_EXTRAS]]
 
     def foreign_flows(self, start: date, end: date) -> pd.DataFrame:
-        return _in_window(self._flows[0], start, end)[list(columns.FOREIGN_FLOWS)]
+        return _in_window(self._flows[0], start, end)[[*columns.FOREIGN_FLOWS, *columns.FOREIGN_FLOW_EXTRAS]]
+
+    def proprietary_flows(self, start: date, end: date) -> pd.DataFrame:
+        return _in_window(self._proprietary[0], start, end)[list(columns.PROPRIETARY_FLOWS)]
 
     def quarantined(self, dataset: Dataset, start: date, end: date) -> pd.DataFrame | None:
         """The window's rows of ``dataset`` the source could not use, in the quarantine layout."""
@@ -88,7 +102,9 @@ class CafefSource:
             return self._index_levels.quarantine(start, end)
         if dataset not in _TABLES:
             return None
-        rejected = (self._prices if dataset == "daily_bars" else self._flows)[1]
+        rejected = {"daily_bars": self._prices, "foreign_flows": self._flows, "proprietary_flows": self._proprietary}[
+            dataset
+        ][1]
         return as_quarantine(_in_window(rejected, start, end), _TABLES[dataset])
 
     def corporate_actions(self, start: date, end: date) -> pd.DataFrame:
@@ -102,7 +118,7 @@ class CafefSource:
 
     @cached_property
     def _prices(self) -> tuple[pd.DataFrame, pd.DataFrame]:
-        return _read_all(self.directory, self.symbols, PRICES_FILE, read_cafef_prices)
+        return _read_all(self.directory, self.symbols, PRICES_FILE, read_cafef_prices, PRICE_COLUMNS)
 
     @cached_property
     def _listings(self) -> pd.DataFrame:
@@ -124,14 +140,32 @@ class CafefSource:
 
     @cached_property
     def _flows(self) -> tuple[pd.DataFrame, pd.DataFrame]:
-        return _read_all(self.directory, self.symbols, FLOWS_FILE, read_cafef_foreign_flows)
+        flows, rejected = _read_all(self.directory, self.symbols, FLOWS_FILE, read_cafef_foreign_flows, FLOW_COLUMNS)
+        paths = [(self.directory / s / FLOWS_FILE, s) for s in self.symbols]
+        owned = [foreign_ownership(p, s) for p, s in paths if p.exists()]
+        if owned:
+            ownership = pd.concat(owned, ignore_index=True)
+            flows = flows.merge(ownership, on=list(columns.ROW_KEY), how="left", validate="one_to_one")
+        else:
+            flows["ownership"] = None
+        return flows, rejected
+
+    @cached_property
+    def _proprietary(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return _read_all(
+            self.directory, self.symbols, PROPRIETARY_FILE, read_cafef_proprietary_flows, columns.PROPRIETARY_FLOWS
+        )
 
 
-def _read_all(directory: Path, symbols: list[str], name: str, read) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every symbol's file parsed, with the rows dated on a non-trading day moved to the rejected ones."""
+def _read_all(
+    directory: Path, symbols: list[str], name: str, read, layout: tuple[str, ...]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every symbol's file parsed, with the rows dated on a non-trading day moved to the rejected ones; no symbol
+    with the file (a folder without proprietary flows) is no rows, not an error."""
     parsed = [read(directory / symbol / name, symbol) for symbol in symbols if (directory / symbol / name).exists()]
-    rows = pd.concat([p[0] for p in parsed], ignore_index=True)
-    rejected = pd.concat([p[1] for p in parsed if len(p[1])], ignore_index=True)
+    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in layout})
+    rows = pd.concat([p[0] for p in parsed], ignore_index=True) if parsed else empty
+    rejected = concat_rejected([p[1] for p in parsed])
     closed = ~rows["trading_date"].map(is_trading_day)
     if closed.any():
         rejected = pd.concat([rejected, _closed_day_rows(directory, name, rows[closed])], ignore_index=True)
