@@ -21,19 +21,25 @@ DRIFT_DAYS = 20  # trading days compared with the training window: a month, not 
 def features_nan_only_in_warmup(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
-    """A symbol with WARMUP_DAYS bars of history has a value for every feature, except a feature of
-    UNDEFINED_ON_FLAT on a row where that feature's own window is flat (recomputed here from the adjusted bars,
-    see lib/features/rules.py: e.g. rsqr_20 on 20 equal closes). Any other NaN is flagged."""
+    """A symbol with WARMUP_DAYS bars of history has a value for every feature, except where the feature's value
+    is NaN by definition (recomputed here from the inputs as the features saw them, see lib/features/rules.py):
+    a feature of UNDEFINED_ON_FLAT on a flat window (e.g. rsqr_20 on 20 equal closes), a foreign- or
+    proprietary-flow feature whose window lacks flow rows of the symbol (no data is not zero flow), a rotation
+    feature whose lookback lacks VN30 levels (reported as ranges, never filled from another series). Any other
+    NaN is flagged."""
     start, end = window(context)
     with warehouse.connect() as conn:
-        offending, with_nan = warmup_nan_rows(conn, start, end)
+        result = warmup_nan_rows(conn, start, end)
+    offending = result.offending
     return dg.AssetCheckResult(
         passed=offending.empty,
         metadata={
             "rule": f"no NaN feature once a symbol has {WARMUP_DAYS} bars of history, except the "
-            f"{len(UNDEFINED_ON_FLAT)} features of UNDEFINED_ON_FLAT where their window is flat",
+            f"{len(UNDEFINED_ON_FLAT)} features of UNDEFINED_ON_FLAT where their window is flat, flow features "
+            "whose window lacks flow rows and rotation features whose lookback lacks VN30 levels",
             "offending_rows": len(offending),
-            "rows_nan_only_on_flat_windows": len(with_nan) - len(offending),
+            **{f"rows_nan_only_{rule}": n for rule, n in result.needs_rule.items()},
+            "range_without_index_data": "; ".join(map(str, result.missing_vn30)) or "none",
             "sample": table(offending.head(20)),
         },
     )

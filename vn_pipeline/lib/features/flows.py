@@ -12,7 +12,9 @@ With buy_value / sell_value (VND, foreign matched trades), value (VND, all trade
   used up; 1 when the room has stayed at 0 (full) for the whole window. Room is in raw shares, so a stock
   dividend (which enlarges the room) shows as a drop in usage.
 - foreign_room_full = 1 when room_remaining is 0 (foreigners can only buy from other foreigners), else 0.
-Days without a flow row, or no flows at all, give NaN; a day with zero traded value gives NaN ratios.
+Days without a flow row, or no flows at all, give NaN, never zero flow: a window is full or nothing, so one
+day without a row (CafeF's rejected padding rows, a ticker without GDKhoiNgoai.csv) blanks every window that
+holds it; a day with zero traded value gives NaN ratios. rules.FOREIGN_WINDOWS gives each window, for the NaN rule.
 
 Proprietary (securities companies' own-account) flows, with prop_buy_value / prop_sell_value (VND):
 - prop_net_ratio = (buy - sell) / value of the day;

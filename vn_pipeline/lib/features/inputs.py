@@ -3,6 +3,7 @@ corporate actions of a window, and the bars as the features saw them."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -10,9 +11,17 @@ import pandas as pd
 import psycopg
 
 from vn_pipeline.lib.features.adjust import adjust_prices
-from vn_pipeline.lib.features.core import WARMUP_DAYS, compute_features
-from vn_pipeline.lib.features.rules import KEY, flat_windows, nan_outside_warmup, without_proprietary_data
+from vn_pipeline.lib.features.core import UNDEFINED_ON_FLAT, WARMUP_DAYS, compute_features
+from vn_pipeline.lib.features.flows import PROP_WINDOWS
+from vn_pipeline.lib.features.rules import (
+    FOREIGN_WINDOWS,
+    ROOM_WINDOWS,
+    ROTATION_WINDOWS,
+    explained_nan,
+    nan_outside_warmup,
+)
 from vn_pipeline.lib.market.calendar import CALENDAR_START, previous_trading_day
+from vn_pipeline.lib.sources.vendors.index_files import MissingRange, missing_level_ranges
 from vn_pipeline.lib.warehouse.reads import date_span, read_partition
 
 
@@ -67,19 +76,45 @@ def daily_features(conn: psycopg.Connection[Any], start: date, end: date) -> pd.
     return compute_features(bars, flows, vn30_close(index), start=start, proprietary=proprietary)
 
 
-def warmup_nan_rows(conn: psycopg.Connection[Any], start: date, end: date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Stored feature rows of [start, end] with a NaN once their symbol has WARMUP_DAYS bars of history:
-    (those neither a flat window nor missing proprietary flows explain, those missing proprietary flows do not
-    explain). History, flat windows and proprietary rows are recomputed from the inputs as the features saw
-    them: same lookback, same dividend adjustment (see lib/features/rules.py)."""
+# The columns each NaN rule of rules.py explains (its xrank_<base> too), by the name the check reports.
+RULES: dict[str, tuple[str, ...]] = {
+    "on_flat_windows": UNDEFINED_ON_FLAT,
+    "without_foreign_flows": (*FOREIGN_WINDOWS, *ROOM_WINDOWS, "xrank_foreign_net_ratio_5"),
+    "without_vn30_levels": (*ROTATION_WINDOWS, "xrank_rrg_rs_ratio"),
+    "without_proprietary_flows": tuple(PROP_WINDOWS),
+}
+
+
+@dataclass(frozen=True)
+class WarmupNan:
+    """What features_nan_only_in_warmup reports on a window.
+
+    ``offending``: rows with a NaN no rule explains (trading_date, symbol, nan_features). ``needs_rule``: per rule
+    of RULES, how many more rows would offend without it (the rows only that rule explains).
+    ``missing_vn30``: the ranges of trading days the window's features read (its lookback included) without a
+    VN30 level, where the rotation features are NaN by design."""
+
+    offending: pd.DataFrame
+    needs_rule: dict[str, int]
+    missing_vn30: list[MissingRange]
+
+
+def warmup_nan_rows(conn: psycopg.Connection[Any], start: date, end: date) -> WarmupNan:
+    """Stored feature rows of [start, end] with a NaN once their symbol has WARMUP_DAYS bars of history that
+    no rule of rules.py explains (flat window, no foreign flows, no VN30 levels, no proprietary flows). History
+    and every rule are recomputed from the inputs as the features saw them: same lookback, same dividend
+    adjustment, same flow and index rows (see lib/features/rules.py)."""
     features = read_partition(conn, "features.daily", start, end)
     first = lookback_start(start)
     bars = adjusted_bars(conn, first, end)
     history = history_lengths(bars)
+    flows = read_partition(conn, "market.foreign_flows", first, end)
     proprietary = read_partition(conn, "market.proprietary_flows", first, end)
-    no_proprietary = without_proprietary_data(bars, proprietary)
-    explained = flat_windows(bars).merge(no_proprietary, on=KEY, how="outer")
+    index = read_partition(conn, "market.index_levels", first, end)
+    explained = explained_nan(bars, flows, vn30_close(index), proprietary)
     offending = nan_outside_warmup(features, history, WARMUP_DAYS, explained)
-    # before the flat-window rule, for the record (a symbol without proprietary flows is not a flat window)
-    with_nan = nan_outside_warmup(features, history, WARMUP_DAYS, no_proprietary)
-    return offending, with_nan
+    needs_rule = {}
+    for rule, names in RULES.items():
+        without = explained.drop(columns=[c for c in names if c in explained.columns])
+        needs_rule[rule] = len(nan_outside_warmup(features, history, WARMUP_DAYS, without)) - len(offending)
+    return WarmupNan(offending, needs_rule, missing_level_ranges(index, "VN30", first, end))

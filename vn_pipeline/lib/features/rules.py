@@ -20,6 +20,20 @@ Missing proprietary flows. The proprietary-flow features (flows.PROP_WINDOWS) ar
 window holds no proprietary row of the symbol (no data is not zero flow: the simulator, and most symbols of a
 vendor that has such data, have none) or no traded value (0/0); ``without_proprietary_data`` marks those rows.
 
+Missing foreign flows. The foreign-flow features (flows.NAMES) are NaN, by design, where their window lacks a
+foreign-flow row of the symbol on any of its bars, or traded nothing (0/0): rolling windows are full or nothing
+(rolling.py) and no data is not zero flow. On CafeF the all-zero padding rows before a ticker's first foreign
+trade, and on illiquid names on days foreigners did not trade, are rejected (ACB: 5 days of 2016-2019 without a
+row after its first foreign trade), and a symbol without GDKhoiNgoai.csv has no row at all.
+``without_foreign_data`` marks those rows from the flow rows and traded values alone (FOREIGN_WINDOWS: each
+feature's window and the lags it compares; ``foreign_room_*`` read room_remaining only).
+
+Missing index levels. The rotation features (ROTATION_WINDOWS, against VN30) are NaN where their lookback
+holds a bar without a VN30 close: real VN30 levels start 2018-08-20, and a range without index data is reported,
+never filled from another series. ``without_index_data`` marks those rows; the check reports the ranges.
+
+xrank_<base> is NaN exactly where its base is, so each rule marks the xrank of a base it covers too.
+
 "Equal" allows float rounding only (spread <= 1e-9 of the level): adjusted prices are products of quotes
 and factors, so the same quote can differ in the last bits across rows, while one tick is >= 1e-4 of a price.
 
@@ -40,8 +54,9 @@ import pandas as pd
 
 from vn_pipeline.lib.features import UNDEFINED_ON_FLAT
 from vn_pipeline.lib.features.alpha158 import CORR_FLAT_STD, WINDOWS
-from vn_pipeline.lib.features.classic import FIB_WINDOW, VSA_WINDOW
-from vn_pipeline.lib.features.core import PROP_INPUTS, aligned_columns
+from vn_pipeline.lib.features.classic import FIB_WINDOW, RRG_BASE, RRG_LAG, RRG_SMOOTH, VSA_WINDOW
+from vn_pipeline.lib.features.core import FLOW_INPUTS, PROP_INPUTS, XRANK_BASES, _index_values, aligned_columns
+from vn_pipeline.lib.features.flows import NAMES as FOREIGN_NAMES
 from vn_pipeline.lib.features.flows import PROP_WINDOWS, proprietary_rows
 from vn_pipeline.lib.features.panel import build_panel
 from vn_pipeline.lib.features.rolling import Panel, rolling_max, rolling_min, rolling_std, rolling_sum, shift
@@ -49,6 +64,22 @@ from vn_pipeline.lib.features.rolling import Panel, rolling_max, rolling_min, ro
 KEY = ["trading_date", "symbol"]
 BB_WINDOW = 20
 ROUNDING = 1e-9  # relative spread below which two adjusted prices are the same quote
+# Per foreign-flow ratio feature: (bars summed, lags of that sum it reads). chg_5 compares the 5-bar ratio with
+# itself 5 bars earlier, acc_5 the change with itself 5 bars earlier (flows.py).
+FOREIGN_WINDOWS: dict[str, tuple[int, tuple[int, ...]]] = {
+    "foreign_net_ratio": (1, (0,)),
+    "foreign_net_ratio_5": (5, (0,)),
+    "foreign_net_ratio_20": (20, (0,)),
+    "foreign_net_chg_5": (5, (0, 5)),
+    "foreign_net_acc_5": (5, (0, 5, 10)),
+    "foreign_participation_20": (20, (0,)),
+}
+ROOM_WINDOWS: dict[str, int] = {"foreign_room_usage_60": 60, "foreign_room_full": 1}
+# Bars of VN30 closes each rotation feature reads: SMA10 of RS / SMA50(RS), then that 10 bars earlier.
+ROTATION_WINDOWS: dict[str, int] = {
+    "rrg_rs_ratio": RRG_BASE + RRG_SMOOTH - 1,
+    "rrg_rs_momentum": RRG_BASE + RRG_SMOOTH - 1 + RRG_LAG,
+}
 
 
 def _constant(x: Panel, n: int) -> Panel:
@@ -116,6 +147,75 @@ def without_proprietary_data(bars: pd.DataFrame, proprietary: pd.DataFrame | Non
     for name, n in PROP_WINDOWS.items():
         out[name] = bp.to_long(~(proprietary_rows(panels, n) > 0) | (rolling_sum(value, n) == 0))
     return out
+
+
+def _complete(present: Panel, n: int) -> Panel:
+    """True where each of the n bars up to the row has the input (False inside the first n - 1 bars)."""
+    return rolling_min(present.astype(np.float64), n) == 1
+
+
+def _any_lag(undefined: Panel, lags: tuple[int, ...]) -> Panel:
+    # shift pads with NaN, and NaN != 0: a lag reaching before the first bar counts as undefined
+    return np.logical_or.reduce([shift(undefined.astype(np.float64), lag) != 0 for lag in lags])
+
+
+def _with_xrank(out: pd.DataFrame) -> pd.DataFrame:
+    for base in XRANK_BASES:
+        if base in out.columns:
+            out[f"xrank_{base}"] = out[base]
+    return out
+
+
+def without_foreign_data(bars: pd.DataFrame, flows: pd.DataFrame | None) -> pd.DataFrame:
+    """Per (trading_date, symbol) of the daily bars: one boolean column per foreign-flow feature (and
+    xrank_foreign_net_ratio_5), True where its window lacks a row of ``flows`` (market.foreign_flows) for the
+    symbol on one of its bars, or, for the ratios, traded nothing: a NaN there is the documented value.
+    ``bars`` as the features saw them, reaching back over the longest window."""
+    bp = build_panel(bars[[*KEY, "value"]])
+    aligned = {name: bp.to_panel(col) for name, col in aligned_columns(bp.long, flows, FLOW_INPUTS, "flows").items()}
+    traded = ~(np.isnan(aligned["buy_value"]) | np.isnan(aligned["sell_value"]))
+    value = bp.to_panel(bp.long["value"])
+    out = bp.long[KEY].copy()
+    for name, (n, lags) in FOREIGN_WINDOWS.items():
+        undefined = ~_complete(traded, n) | (rolling_sum(value, n) == 0)
+        out[name] = bp.to_long(_any_lag(undefined, lags))
+    room = ~np.isnan(aligned["room_remaining"])
+    for name, n in ROOM_WINDOWS.items():
+        out[name] = bp.to_long(~_complete(room, n))
+    ruled = set(FOREIGN_WINDOWS) | set(ROOM_WINDOWS)
+    if ruled != set(FOREIGN_NAMES):  # a feature was added to flows.NAMES without its window: say so
+        raise RuntimeError(f"foreign-flow windows != flows.NAMES: {sorted(ruled ^ set(FOREIGN_NAMES))}")
+    return _with_xrank(out)
+
+
+def without_index_data(bars: pd.DataFrame, index_close: pd.Series | None) -> pd.DataFrame:
+    """Per (trading_date, symbol) of the daily bars: one boolean column per rotation feature (and
+    xrank_rrg_rs_ratio), True where its lookback (ROTATION_WINDOWS bars of the symbol up to the day) holds a bar
+    without an ``index_close`` (VN30 by trading date, as compute_features takes it; None: no levels at all)."""
+    bp = build_panel(bars[KEY])
+    level = bp.to_panel(_index_values(bp.long["_ts"], index_close))
+    out = bp.long[KEY].copy()
+    for name, n in ROTATION_WINDOWS.items():
+        out[name] = bp.to_long(~_complete(~np.isnan(level), n))
+    return _with_xrank(out)
+
+
+def explained_nan(
+    bars: pd.DataFrame,
+    flows: pd.DataFrame | None,
+    index_close: pd.Series | None,
+    proprietary: pd.DataFrame | None,
+) -> pd.DataFrame:
+    """Every rule above on one frame (flat windows, no foreign flows, no VN30 levels, no proprietary flows), for
+    ``nan_outside_warmup``: the inputs exactly as compute_features saw them."""
+    explained = flat_windows(bars)
+    for rule in (
+        without_foreign_data(bars, flows),
+        without_index_data(bars, index_close),
+        without_proprietary_data(bars, proprietary),
+    ):
+        explained = explained.merge(rule, on=KEY, how="outer")
+    return explained
 
 
 def nan_outside_warmup(
