@@ -8,7 +8,7 @@ from vn_pipeline.defs.automation.schedules import daily_close_schedule
 from vn_pipeline.defs.automation.sensors import daily_close_chain_sensor, landing_file_sensor
 from vn_pipeline.defs.backtest.assets import ASSETS as BACKTEST_ASSETS
 from vn_pipeline.defs.backtest.checks import CHECKS as BACKTEST_CHECKS
-from vn_pipeline.defs.features.assets import features_daily
+from vn_pipeline.defs.features.assets import ASSETS as FEATURE_ASSETS
 from vn_pipeline.defs.features.checks import CHECKS as FEATURE_CHECKS
 from vn_pipeline.defs.market_data.action_checks import CHECKS as ACTION_CHECKS
 from vn_pipeline.defs.market_data.assets import ASSETS as MARKET_ASSETS
@@ -21,7 +21,7 @@ from vn_pipeline.defs.risk.assets import ASSETS as RISK_ASSETS
 from vn_pipeline.defs.risk.checks import CHECKS as RISK_CHECKS
 
 defs = dg.Definitions(
-    assets=[*MARKET_ASSETS, features_daily, *ML_ASSETS, *BACKTEST_ASSETS, *RISK_ASSETS],
+    assets=[*MARKET_ASSETS, *FEATURE_ASSETS, *ML_ASSETS, *BACKTEST_ASSETS, *RISK_ASSETS],
     asset_checks=[
         *MARKET_CHECKS,
         *CALENDAR_CHECKS,

@@ -29,6 +29,7 @@ PROPRIETARY_FLOWS = dg.AssetKey(["market", "proprietary_flows"])
 CORPORATE_ACTIONS = dg.AssetKey(["market", "corporate_actions"])
 INDEX_LEVELS = dg.AssetKey(["market", "index_levels"])
 FEATURES_DAILY = dg.AssetKey(["features", "daily"])
+FEATURES_UNIVERSE = dg.AssetKey(["features", "universe"])  # the point-in-time liquidity universe
 MODELS = dg.AssetKey(["ml", "models"])  # the walk-forward LightGBM models
 PREDICTIONS = dg.AssetKey(["ml", "predictions"])
 # The books that trade (the VN30 baseline is the index itself): backtest/<strategy>, as risk/report reads them.

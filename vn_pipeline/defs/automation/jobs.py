@@ -2,11 +2,11 @@
 
 import dagster as dg
 
-from vn_pipeline.defs.common import MODELS
+from vn_pipeline.defs.common import FEATURES_DAILY, FEATURES_UNIVERSE, MODELS
 from vn_pipeline.defs.partitions import trading_day_partitions
 
 MARKET_DATA = dg.AssetSelection.groups("market_data")
-FEATURES = dg.AssetSelection.assets(["features", "daily"])
+FEATURES = dg.AssetSelection.assets(FEATURES_DAILY, FEATURES_UNIVERSE)
 PREDICTIONS = dg.AssetSelection.assets(["ml", "predictions"])
 
 # The close: the day's market data, its features and the approved model's scores.

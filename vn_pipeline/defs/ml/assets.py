@@ -10,6 +10,7 @@ from vn_pipeline.defs.common import (
     COMMON,
     CORPORATE_ACTIONS,
     FEATURES_DAILY,
+    FEATURES_UNIVERSE,
     MODELS,
     OHLCV_1D,
     PREDICTIONS,
@@ -21,14 +22,14 @@ from vn_pipeline.defs.common import (
 from vn_pipeline.defs.resources import WarehouseResource
 from vn_pipeline.lib.ml.evaluation import evaluate, plot_ic
 from vn_pipeline.lib.ml.gate import approve
-from vn_pipeline.lib.ml.inputs import evaluate_predictions, training_data
+from vn_pipeline.lib.ml.inputs import evaluate_predictions, training_data, universe_features
 from vn_pipeline.lib.ml.labels import Entry
 from vn_pipeline.lib.ml.predict import predict_walk_forward, score_window
 from vn_pipeline.lib.ml.registry import load_models, save_models
 from vn_pipeline.lib.ml.train import walk_forward_train
 from vn_pipeline.lib.ml.walk_forward import walk_forward_splits
 from vn_pipeline.lib.paths import state_dir
-from vn_pipeline.lib.warehouse.reads import read_partition, stored_days
+from vn_pipeline.lib.warehouse.reads import stored_days
 
 ML = {"group_name": "ml", "owners": ["team:research"], "kinds": {"timescaledb", "lightgbm"}}
 
@@ -72,11 +73,12 @@ def _window_of(warehouse: WarehouseResource, config: ModelConfig) -> tuple[date,
     return start, end
 
 
-@dg.asset(key=MODELS, deps=[FEATURES_DAILY, OHLCV_1D, CORPORATE_ACTIONS], **ML)
+@dg.asset(key=MODELS, deps=[FEATURES_DAILY, FEATURES_UNIVERSE, OHLCV_1D, CORPORATE_ACTIONS], **ML)
 def trained_models(context: dg.AssetExecutionContext, config: ModelConfig, warehouse: WarehouseResource):
-    """LightGBM models trained walk-forward (purge and embargo ≥ the label horizon, early stopping on a
-    validation window), each stored in ml.models with its window, features, parameters and data hash. The
-    out-of-sample Rank IC over the splits' test windows is measured here and gates the predictions."""
+    """LightGBM models trained walk-forward on each day's universe members (purge and embargo ≥ the label
+    horizon, early stopping on a validation window), each stored in ml.models with its window, features,
+    parameters and data hash. The out-of-sample Rank IC over the splits' test windows is measured here and
+    gates the predictions."""
     start, end = _window_of(warehouse, config)
     with warehouse.connect() as conn:
         features, labels = training_data(conn, start, end, config.horizon_days, config.entry, config.normalization)
@@ -126,13 +128,13 @@ def trained_models(context: dg.AssetExecutionContext, config: ModelConfig, wareh
     )
 
 
-@dg.asset(key=PREDICTIONS, deps=[FEATURES_DAILY, trained_models], **{**COMMON, **ML})
+@dg.asset(key=PREDICTIONS, deps=[FEATURES_DAILY, FEATURES_UNIVERSE, trained_models], **{**COMMON, **ML})
 def predictions(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """A score for every symbol of each day, from the newest model whose training data (label windows and
-    embargo included) ended before that day. Days no model may score yet are left empty, and said so."""
+    """A score for every member of each day's universe, from the newest model whose training data (label
+    windows and embargo included) ended before that day. Days no model may score yet are left empty, and said so."""
     start, end = window(context)
     with warehouse.connect() as conn:
-        features = read_partition(conn, "features.daily", start, end)
+        features = universe_features(conn, start, end)
         models = load_models(conn, approved_only=True)
         dates = stored_days(conn, "features.daily", end)
     frame, days, scored = score_window(models, features, dates)

@@ -1,5 +1,5 @@
-"""What training and evaluation read from the warehouse: features with T+2-consistent labels, and the stored
-predictions scored against the labels their models were trained on."""
+"""What training and evaluation read from the warehouse: the features of each day's universe members with
+T+2-consistent labels, and the stored predictions scored against the labels their models were trained on."""
 
 from __future__ import annotations
 
@@ -15,26 +15,50 @@ from vn_pipeline.lib.ml.labels import make_labels
 from vn_pipeline.lib.ml.registry import load_models
 from vn_pipeline.lib.warehouse.reads import read_partition
 
+KEYS = ["trading_date", "symbol"]
+
+
+def universe_features(conn: psycopg.Connection[Any], start: date, end: date) -> pd.DataFrame:
+    """The feature rows of [start, end] whose symbol is in that day's features.universe. Features without any
+    universe row in the window are an error, not an empty result: the universe was not materialized."""
+    features = read_partition(conn, "features.daily", start, end)
+    members = read_partition(conn, "features.universe", start, end, columns=KEYS)
+    if len(features) and not len(members):
+        raise ValueError(f"features.universe has no rows for {start} → {end}: materialize features/universe")
+    return in_universe(features, members)
+
+
+def in_universe(features: pd.DataFrame, universe: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``features`` whose (trading_date, symbol) is in ``universe``, in the features' order."""
+    keys = pd.MultiIndex.from_frame(features[KEYS])
+    return features[keys.isin(pd.MultiIndex.from_frame(universe[KEYS]))].reset_index(drop=True)
+
+
+def _labels(
+    conn: psycopg.Connection[Any], start: date, end: date, horizon: int, entry: str, normalization: str | None
+) -> pd.DataFrame:
+    # Labels come from every bar, not only the universe's: a member's exit may fall on a day it has left it.
+    bars = adjusted_bars(conn, start, end)
+    return make_labels(bars, entry=entry, horizon_days=horizon, cross_sectional=normalization)  # type: ignore[arg-type]
+
 
 def training_data(
     conn: psycopg.Connection[Any], start: date, end: date, horizon: int, entry: str, normalization: str | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Features and T+2-consistent labels on dividend-adjusted prices, for [start, end]."""
-    features = read_partition(conn, "features.daily", start, end)
-    bars = adjusted_bars(conn, start, end)
-    labels = make_labels(bars, entry=entry, horizon_days=horizon, cross_sectional=normalization)  # type: ignore[arg-type]
-    return features, labels
+    """The universe members' features and T+2-consistent labels on dividend-adjusted prices, for [start, end]."""
+    return universe_features(conn, start, end), _labels(conn, start, end, horizon, entry, normalization)
 
 
 def evaluate_predictions(conn: psycopg.Connection[Any]) -> tuple[EvaluationReport, pd.DataFrame, date, date]:
     """Every stored prediction against the realized labels of the models' own label definition (horizon, entry,
-    normalisation), with coverage of the tradable names: (report, daily IC with coverage, first, last day)."""
+    normalisation), with coverage of each day's universe: (report, daily IC with coverage, first, last day)."""
     first, last = stored_span(conn, "ml.predictions")
     preds = read_partition(conn, "ml.predictions", first, last)
     model = load_models(conn, sorted(set(preds["model_id"])))[-1]  # the label the models were trained on
     label = (model.horizon_days, model.extra.get("entry", "open"), model.extra.get("label_normalization"))
-    _, labels = training_data(conn, first, stored_span(conn, "market.ohlcv_1d")[1], *label)
-    tradable = read_partition(conn, "market.ohlcv_1d", first, last, columns=["trading_date", "symbol"])
+    labels = _labels(conn, first, stored_span(conn, "market.ohlcv_1d")[1], *label)
+    # Coverage of the names the model was meant to score: each day's universe.
+    tradable = read_partition(conn, "features.universe", first, last, columns=KEYS)
     report = evaluate(preds, labels, tradable=tradable, horizon_days=model.horizon_days)
     daily = report.daily.merge(report.coverage, on="trading_date", how="left")
     return report, daily, first, last
