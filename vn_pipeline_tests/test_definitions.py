@@ -33,7 +33,11 @@ def test_definitions_load_everything():
     assert {"market_daily_close", "market_data", "features", "train", "predict", "evaluate"} <= jobs
     assert {"backtest", "risk", "landing_file_ingest"} <= jobs
     assert {t.job_name for t in repo.get_sensor_def("daily_close_chain_sensor").targets} == {"backtest", "risk"}
-    assert {"features/daily", "ml/models", "ml/predictions", "ml/evaluation"} <= keys
+    assert {"features/daily", "features/universe", "ml/models", "ml/predictions", "ml/evaluation"} <= keys
+    graph = repo.asset_graph
+    universe = dg.AssetKey(["features", "universe"])
+    assert {dg.AssetKey(["ml", "models"]), dg.AssetKey(["ml", "predictions"])} <= graph.get(universe).child_keys
+    assert universe in set(defs.resolve_job_def("features").asset_layer.asset_graph.get_all_asset_keys())
     assert {
         ("features/daily", "features_nan_only_in_warmup"),
         ("features/daily", "feature_drift_psi"),

@@ -103,11 +103,13 @@ def test_predictions_come_only_from_models_trained_before_the_day(research):
     for day, model_id, _ in predictions:
         model = models[model_id]
         assert model.data_end < day and model.valid_end < day  # out of sample, label windows included
-    # every symbol with features on a scored day got a score
+    # every member of a scored day's universe got a score; with 12 names (< 100) every symbol with features is one
     scored = dict(_rows(url, "SELECT trading_date, count(*) FROM ml.predictions GROUP BY 1"))
     featured = dict(_rows(url, "SELECT trading_date, count(*) FROM features.daily WHERE trading_date = ANY(%s)"
                           " GROUP BY 1", list(scored)))  # fmt: skip
-    assert scored == featured
+    members = dict(_rows(url, "SELECT trading_date, count(*) FROM features.universe WHERE trading_date = ANY(%s)"
+                         " GROUP BY 1", list(scored)))  # fmt: skip
+    assert scored == members == featured
 
 
 def test_a_stored_model_reloads_and_rescores_its_published_predictions(research):
