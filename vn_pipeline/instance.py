@@ -20,18 +20,34 @@ from vn_pipeline.lib.paths import state_dir
 STORAGE_ENV = "VN_PIPELINE_DAGSTER_STORAGE_URL"
 EVENT_BATCH_SIZE = "1000"  # events per insert; Dagster batches only when this is set
 MANAGED = "# Written by vn-pipeline: edit freely after deleting this line, and it is left alone.\n"
+
+
+def storage_config(postgres_url: str | dict[str, str]) -> dict[str, dict]:
+    """dagster.yaml's storage sections: dagster-postgres for runs and schedules, its event log with planned check
+    evaluations serialized once per run (vn_pipeline/dagster_storage.py) for events."""
+    classes = {
+        "run_storage": ("dagster_postgres.run_storage", "PostgresRunStorage"),
+        "event_log_storage": ("vn_pipeline.dagster_storage", "EventLogStorage"),
+        "schedule_storage": ("dagster_postgres.schedule_storage", "PostgresScheduleStorage"),
+    }
+    return {
+        section: {"module": module, "class": name, "config": {"postgres_url": postgres_url}}
+        for section, (module, name) in classes.items()
+    }
+
+
 _CONFIG = (
     MANAGED
     + f"""\
 # Runs and events live in PostgreSQL beside the warehouse; vn-pipeline sets {STORAGE_ENV} (bare `dagster`
 # commands on this home need it too: `export {STORAGE_ENV}=$(vn-pipeline db url --dagster)`).
-storage:
-  postgres:
-    postgres_url:
-      env: {STORAGE_ENV}
-telemetry:
-  enabled: false
 """
+    + "".join(
+        f"{section}:\n  module: {c['module']}\n  class: {c['class']}\n  config:\n    postgres_url:\n"
+        f"      env: {STORAGE_ENV}\n"
+        for section, c in storage_config("").items()
+    )
+    + "telemetry:\n  enabled: false\n"
 )
 _OLD_DEFAULT = "telemetry:\n  enabled: false\n"  # what earlier versions wrote: SQLite storage, replaced
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from vn_pipeline.instance import batch_events
+from vn_pipeline.instance import batch_events, storage_config
 from vn_pipeline_tests.databases import own_database
 
 
@@ -17,6 +17,6 @@ def postgres_instance(warehouse_url: str, home: str | None = None) -> Iterator[d
     batch_events()
     with (
         own_database(warehouse_url, "dagster_test") as storage,
-        dg.instance_for_test(overrides={"storage": {"postgres": {"postgres_url": storage}}}, temp_dir=home) as instance,
+        dg.instance_for_test(overrides=storage_config(storage), temp_dir=home) as instance,
     ):
         yield instance
