@@ -190,3 +190,8 @@ def test_alpha158_hand_made_series() -> None:
     assert last["rank_5"] == pytest.approx(2.5 / 5)  # 10,100 ties with one earlier close: ranks 2 and 3
     assert last["vsump_5"] == pytest.approx(1.0, abs=1e-12)
     assert last["kmid"] == 0.0 and last["klen"] == pytest.approx(100 / 10_100)
+
+    # a vendor day without a matched trade has no VWAP: its only price is the close
+    bars.loc[5, ["volume", "value"]] = 0
+    untraded = compute_features(bars, None, None).iloc[-1]
+    assert untraded["vwap0"] == 1.0 and last["vwap0"] == pytest.approx(10_100 * 100 / 600 / 10_100)

@@ -10,7 +10,8 @@ either side's rolling std is within 2e-5 of zero (as Qlib). Ref(x, d) means d ba
 Deliberate differences from Qlib:
 - windows must be full (Qlib uses min_periods=1 and fills the first d-1 bars with partial statistics); the
   warm-up covers them. Comparisons with a missing previous bar are NaN, not False.
-- vwap0 uses the bar's vwap, or value / volume when the vendor left vwap empty.
+- vwap0 uses the bar's vwap, or value / volume when the vendor left vwap empty; on a day without a matched trade
+  (vendor rows with volume 0) it is 1: the day's only price is its close.
 - Std, Corr, Slope/Resi/Rsquare and Rank use the exact window kernels of rolling.py rather than pandas' or
   Qlib's running sums: same definitions, different rounding (≤ ~1e-10 relative on Corr, measured in tests).
 
@@ -58,7 +59,7 @@ def compute(p: dict[str, Panel]) -> Iterator[tuple[str, Panel]]:
     }
     yield from out.items()
     with np.errstate(divide="ignore", invalid="ignore"):
-        vwap = np.where(np.isnan(p["vwap"]), p["value"] / v, p["vwap"])
+        vwap = np.where(np.isnan(p["vwap"]), np.where(v == 0, c, p["value"] / v), p["vwap"])
     yield from {"open0": o / c, "high0": h / c, "low0": lo / c, "vwap0": vwap / c}.items()
 
     prev_c, prev_v = r.shift(c, 1), r.shift(v, 1)
