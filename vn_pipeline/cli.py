@@ -51,11 +51,12 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def _print_evaluation(url: str) -> None:
-    from vn_pipeline.lib.ml.registry import evaluation_totals
+    from vn_pipeline.lib.ml.registry import evaluation_by_year, evaluation_totals
     from vn_pipeline.lib.warehouse import connect
 
     with connect(url) as conn:
         days, ic, ic_sd, rank_ic, rank_sd, cover = evaluation_totals(conn)
+        years = evaluation_by_year(conn)
     if not days:
         say("evaluation: no out-of-sample day with a realized label yet")
         return
@@ -66,6 +67,11 @@ def _print_evaluation(url: str) -> None:
     print(f"    {'IC':<10} {ic:>8.4f}    {'ICIR':<10} {icir:>8.3f}")
     print(f"    {'Rank IC':<10} {rank_ic:>8.4f}    {'Rank ICIR':<10} {rank_icir:>8.3f}")
     print(f"    {'coverage':<10} {cover:>8.1%}")
+    if len(years) > 1:
+        print(f"    {'year':<6}{'days':>6}{'IC':>9}{'ICIR':>8}{'Rank IC':>9}{'Rank ICIR':>10}")
+        for year, n, y_ic, y_sd, y_rank, y_rank_sd in years:
+            icir_y, rank_icir_y = _ratio(y_ic, y_sd), _ratio(y_rank, y_rank_sd)
+            print(f"    {year:<6}{n:>6}{y_ic:>9.4f}{icir_y:>8.3f}{y_rank:>9.4f}{rank_icir_y:>10.3f}")
 
 
 BACKTEST_COLUMNS = {
@@ -112,6 +118,10 @@ def _overlay_summary(o: dict) -> str:
         f"sector cap {o['max_sector_weight']:.0%}" if o.get("sector_cap") else None,
     ]
     return ", ".join(r for r in rules if r) or "every rule off"
+
+
+def _ratio(mean: float, sd: float | None) -> float:
+    return mean / sd if sd else float("nan")
 
 
 def _number(value: float | None) -> str:
@@ -200,12 +210,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vn-pipeline", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run_demo = commands.add_parser("demo", help="materialize the market data on the simulated market")
+    run_demo = commands.add_parser("demo", help="materialize the whole graph on the simulated market or real files")
+    run_demo.add_argument("--source", default="simulator", choices=["simulator", "cafef"])
+    run_demo.add_argument("--data-dir", default=None, help="cafef: the folder of <SYMBOL>/PriceHistory.csv exports")
+    run_demo.add_argument("--index-dir", default=None, help="cafef: index files (indices_ftu layout) for VN30 & co")
+    run_demo.add_argument("--start", default=None, help="cafef: first day (default: the first the files hold)")
     run_demo.add_argument("--universe", default="vn30", choices=["vn30", "full"])
     run_demo.add_argument("--symbols", type=int, default=None, help="cap the universe at N symbols")
     run_demo.add_argument("--history-days", type=int, default=500, help="trading days of daily history")
     run_demo.add_argument("--intraday-days", type=int, default=5, help="last N trading days with full ticks")
-    run_demo.add_argument("--end", default=None, help="last trading day (default: the latest one)")
+    run_demo.add_argument("--end", default=None, help="last trading day (default: the latest one, or the files' last)")
     run_demo.add_argument("--seed", type=int, default=7)
     run_demo.add_argument(
         "--planted-effects",

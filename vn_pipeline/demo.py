@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # Dagster is imported lazily, so `--help` and argument errors stay fast
@@ -17,9 +19,14 @@ def say(message: str) -> None:
 
 
 ROW_TABLES = [
-    "market.listings", "market.daily_bars", "market.raw_ticks", "market.ohlcv_1m",
-    "market.ohlcv_1d", "market.foreign_flows", "market.untraded", "market.quarantine",
+    "market.listings", "market.daily_bars", "market.raw_ticks", "market.ohlcv_1m", "market.ohlcv_1d",
+    "market.foreign_flows", "market.proprietary_flows", "market.corporate_actions", "market.index_levels",
+    "market.untraded", "market.quarantine",
 ]  # fmt: skip
+# Real history: the model's walk-forward retrains once a year on everything before it (a 40-day test step over
+# 25 years would train ~150 models), and starts once the market has a cross-section worth ranking.
+HISTORY_MODEL = {"train_days": 500, "valid_days": 120, "test_days": 250}
+MIN_CROSS_SECTION = 30
 
 
 def research_days_needed() -> int:
@@ -44,7 +51,11 @@ def research_days_needed() -> int:
 
 def run_demo(args: argparse.Namespace) -> tuple[int, list[tuple[str, WindowRun]]]:
     """The demo: its exit code and each stage's run (checks passed and failed, with severities)."""
-    if args.research and args.history_days < (needed := research_days_needed()):
+    if args.source == "cafef" and not args.data_dir:
+        print("vn-pipeline demo: --source cafef reads a folder of CafeF exports: pass --data-dir (e.g. "
+              "../shared/data/vn_real/cafef)", file=sys.stderr)  # fmt: skip
+        return 2, []
+    if args.source == "simulator" and args.research and args.history_days < (needed := research_days_needed()):
         # Fail before any work: the model needs the features' warm-up plus one walk-forward split.
         print(f"vn-pipeline demo: --history-days {args.history_days} is too short for the research loop, which "
               f"needs {needed} trading days (the features' 250-day warm-up plus one walk-forward train/valid/test "
@@ -74,54 +85,137 @@ def run_demo(args: argparse.Namespace) -> tuple[int, list[tuple[str, WindowRun]]
     from vn_pipeline.lib.market.calendar import last_trading_day_on_or_before, next_trading_day, previous_trading_day
     from vn_pipeline.runs import run_job, run_window
 
-    end = date.fromisoformat(args.end) if args.end else last_trading_day_on_or_before(date.today())
-    start = previous_trading_day(end, args.history_days - 1)
-    first_tick_day = previous_trading_day(end, args.intraday_days - 1) if args.intraday_days > 1 else end
-    source = MarketSourceResource(
-        universe=args.universe,
-        seed=args.seed,
-        n_symbols=args.symbols,
-        intraday_since=first_tick_day.isoformat(),
-        planted_effects=args.planted_effects,
-    )
-    say(
-        f"materializing market data for {start} → {end} ({args.history_days} trading days, universe "
-        f"{args.universe}; intraday ticks from {first_tick_day}) on the Dagster instance in {home} ..."
-    )
+    if args.source == "cafef":
+        start, end = _history_window(args)
+        source = MarketSourceResource(kind="cafef", data_dir=args.data_dir, index_dir=args.index_dir or "")
+        say(f"materializing market data for {start} → {end} from the CafeF exports in {args.data_dir} (index files: "
+            f"{args.index_dir or 'none'}) on the Dagster instance in {home} ...")  # fmt: skip
+    else:
+        end = date.fromisoformat(args.end) if args.end else last_trading_day_on_or_before(date.today())
+        start = previous_trading_day(end, args.history_days - 1)
+        first_tick_day = previous_trading_day(end, args.intraday_days - 1) if args.intraday_days > 1 else end
+        source = MarketSourceResource(
+            universe=args.universe,
+            seed=args.seed,
+            n_symbols=args.symbols,
+            intraday_since=first_tick_day.isoformat(),
+            planted_effects=args.planted_effects,
+        )
+        say(
+            f"materializing market data for {start} → {end} ({args.history_days} trading days, universe "
+            f"{args.universe}; intraday ticks from {first_tick_day}) on the Dagster instance in {home} ..."
+        )
     instance = dg.DagsterInstance.get()
     for run_id in fail_runs_whose_process_died(instance):
         say(f"run {run_id} was left running by a process that is gone: marked failed")
     # The warehouse the demo reports on, whatever the definitions captured when they were imported.
     resources = {"market_source": source, "warehouse": WarehouseResource(database_url=url)}
-    stages = [("market data", lambda: run_window(defs, "market_data", start, end, instance, resources=resources))]
-    if args.research:
-        model_start = next_trading_day(start, WARMUP_DAYS)  # the first day every feature has its full warm-up
-        train_config = {"ops": {"ml__models": {"config": {"start": model_start.isoformat()}}}}
+    outcomes = []
+
+    def stage(name: str, run: Callable[[], WindowRun]) -> bool:
+        say(f"{name} ...")
+        outcomes.append((name, run()))
+        if not outcomes[-1][1].success:
+            say(f"{name} FAILED: later stages skipped (see the run in the UI)")
+        return outcomes[-1][1].success
+
+    # Vendor history a year per run: a run's planned check evaluations grow with the square of its days (each
+    # stores the run's whole partition subset), so 25 years in one run spends minutes before its first step;
+    # the source parses its folder once per process, so the yearly runs share it. Progress shows per year.
+    windows = yearly_windows if args.source == "cafef" else lambda a, b: [(a, b)]
+
+    def named(name: str, a: date, b: date, count: int) -> str:
+        return f"{name} {a} → {b}" if count > 1 else name
+
+    market = windows(start, end)
+    ok = all(
+        stage(named("market data", a, b, len(market)),
+              lambda a=a, b=b: run_window(defs, "market_data", a, b, instance, resources=resources))
+        for a, b in market
+    )  # fmt: skip
+    if ok and args.research:
+        if args.source == "cafef":
+            model_start = next_trading_day(_first_cross_section(url, start, end), WARMUP_DAYS)
+            model = {"start": model_start.isoformat(), **HISTORY_MODEL}
+        else:
+            model_start = next_trading_day(start, WARMUP_DAYS)  # the first day every feature has its full warm-up
+            model = {"start": model_start.isoformat()}
+        train_config = {"ops": {"ml__models": {"config": model}}}
         # The drift check compares with the model trained before its window: run it once a model exists, so a
         # first and a second demo on the same state compare the same things (not "no model yet", then a model).
         drift = {key for check in [feature_drift_psi] for key in check.check_keys}
         other_checks = {key for check in FEATURE_CHECKS for key in check.check_keys} - drift
-        stages += [
-            ("features", lambda: run_window(defs, "features", start, end, instance, resources=resources,
-                                            assets={features_daily.key}, checks=other_checks)),
+        effects = args.planted_effects if args.source == "simulator" else "none, real data"
+        say(f"then features, walk-forward LightGBM from {model_start}, predictions and evaluation "
+            f"(planted effects: {effects or 'none'})")  # fmt: skip
+        # Features a year per run on long history: memory stays that of one year's rows.
+        years, predicted = windows(start, end), windows(model_start, end)
+        research = [
+            (named("features", a, b, len(years)),
+             lambda a=a, b=b: run_window(defs, "features", a, b, instance, resources=resources,
+                                         assets={features_daily.key}, checks=other_checks))
+            for a, b in years
+        ] + [
             ("model", lambda: run_job(defs, "train", instance, train_config, resources)),
             ("feature drift", lambda: run_window(defs, "features", end, end, instance, resources=resources,
                                                  assets=set(), checks=drift)),
-            ("predictions", lambda: run_window(defs, "predict", model_start, end, instance, resources=resources)),
+        ] + [
+            (named("predictions", a, b, len(predicted)),
+             lambda a=a, b=b: run_window(defs, "predict", a, b, instance, resources=resources))
+            for a, b in predicted
+        ] + [
             ("evaluation", lambda: run_job(defs, "evaluate", instance, resources=resources)),
             ("backtests", lambda: run_job(defs, "backtest", instance, resources=resources)),
             ("risk report", lambda: run_window(defs, "risk", end, end, instance, resources=resources)),
         ]  # fmt: skip
-        say(f"then features, walk-forward LightGBM from {model_start}, predictions and evaluation "
-            f"(planted effects: {args.planted_effects or 'none'})")  # fmt: skip
-    outcomes = []
-    for stage, run in stages:
-        say(f"{stage} ...")
-        outcomes.append((stage, run()))
-        if not outcomes[-1][1].success:
-            say(f"{stage} FAILED: later stages skipped (see the run in the UI)")
-            break
+        for name, run in research:
+            if not stage(name, run):
+                break
     # Exit code: 1 for a failed run or a failed ERROR-severity check (a blocking data problem); WARN
     # failures are printed and alerted in the UI, not fatal.
     failed = any(not o.success or o.errors for _, o in outcomes)
     return (1 if failed else 0), outcomes
+
+
+def yearly_windows(start: date, end: date) -> list[tuple[date, date]]:
+    """[start, end] cut at each new year: one run per calendar year of history."""
+    from vn_pipeline.lib.market.calendar import last_trading_day_on_or_before, next_trading_day
+
+    windows, first = [], start
+    while first <= end:
+        last = min(end, last_trading_day_on_or_before(date(first.year, 12, 31)))
+        windows.append((first, last))
+        first = next_trading_day(last)
+    return windows
+
+
+def _history_window(args: argparse.Namespace) -> tuple[date, date]:
+    """The demo's window on vendor history: what the files cover, unless --start/--end narrow it."""
+    from vn_pipeline.lib.market.calendar import (
+        CALENDAR_START,
+        is_trading_day,
+        last_trading_day_on_or_before,
+        next_trading_day,
+    )
+    from vn_pipeline.lib.sources.vendors.cafef_source import covered_days
+
+    first, last = covered_days(Path(args.data_dir))
+    start = max(date.fromisoformat(args.start) if args.start else first, CALENDAR_START)
+    end = date.fromisoformat(args.end) if args.end else last
+    return (start if is_trading_day(start) else next_trading_day(start)), last_trading_day_on_or_before(end)
+
+
+def _first_cross_section(url: str, start: date, end: date) -> date:
+    """The first day of the window with bars for at least MIN_CROSS_SECTION symbols: a Rank IC over fewer names
+    (HOSE had 5 in 2000) measures nothing."""
+    from vn_pipeline.lib.warehouse import connect
+
+    with connect(url) as conn:
+        row = conn.execute(
+            "SELECT trading_date FROM market.ohlcv_1d WHERE trading_date BETWEEN %s AND %s"
+            " GROUP BY 1 HAVING count(*) >= %s ORDER BY 1 LIMIT 1",
+            (start, end, MIN_CROSS_SECTION),
+        ).fetchone()
+    if row is None:
+        raise ValueError(f"no day in {start} → {end} has bars for {MIN_CROSS_SECTION} symbols: nothing to rank")
+    return row[0]

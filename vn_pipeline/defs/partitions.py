@@ -1,13 +1,16 @@
 """The one trading-day partitions definition every daily asset shares, built from the market calendar."""
 
+import os
 from datetime import date, datetime
 
 import dagster as dg
 
-from vn_pipeline.lib.market.calendar import OFFICIAL_THROUGH, holidays
+from vn_pipeline.lib.market.calendar import CALENDAR_START, OFFICIAL_THROUGH, holidays
 from vn_pipeline.lib.market.timezone import VN_TZ, VN_TZ_NAME
 
-PARTITIONS_START = date(2019, 1, 2)
+# Where the data starts: HOSE's first session by default, so 25 years of vendor history fit; a deployment that keeps
+# only recent years sets VN_PIPELINE_PARTITIONS_START (fewer partitions for the UI to draw).
+PARTITIONS_START = max(CALENDAR_START, date.fromisoformat(os.environ.get("VN_PIPELINE_PARTITIONS_START", "2000-07-28")))
 # Holidays are excluded through this year: partitions open one day at a time (end_offset=1), so a few years past
 # today (and past the officially announced ones) is always enough; provisional years come from the `holidays` rules.
 PARTITIONS_HORIZON = date(max(date.today().year, OFFICIAL_THROUGH.year) + 5, 12, 31)

@@ -23,7 +23,7 @@ from vn_pipeline.lib.sources.protocol import MarketSource
 from vn_pipeline.lib.sources.simulator.daily import AlphaEffect
 from vn_pipeline.lib.sources.simulator.market import MarketSimulator, SimulatorConfig
 from vn_pipeline.lib.sources.simulator.source import SimulatorSource
-from vn_pipeline.lib.sources.vendors.cafef_source import CafefSource
+from vn_pipeline.lib.sources.vendors.cafef_source import open_cafef
 from vn_pipeline.lib.sources.vendors.landing import LandingSource, known_exchanges, scan_landing_dir
 from vn_pipeline.lib.warehouse.quarantine import replace_quarantine
 from vn_pipeline.lib.warehouse.reads import closes_before, date_span
@@ -125,7 +125,7 @@ class MarketSourceResource(dg.ConfigurableResource):
         if self.kind == "cafef":
             if not self.data_dir:
                 raise ValueError("source 'cafef' reads a folder of CafeF exports: set VN_PIPELINE_DATA_DIR (data_dir)")
-            return CafefSource(Path(self.data_dir), Path(self.index_dir) if self.index_dir else None)
+            return open_cafef(Path(self.data_dir), Path(self.index_dir) if self.index_dir else None)
         directory = self.landing_path()
         with warehouse.connect() as conn:
             files = run_snapshot(conn, run_id, lambda: scan_landing_dir(directory) if directory.is_dir() else [])

@@ -57,6 +57,14 @@ def model_approvals(conn: psycopg.Connection[Any], model_ids: list[str]) -> dict
     return dict(rows.fetchall())
 
 
+def evaluation_by_year(conn: psycopg.Connection[Any]) -> list[tuple[int, int, float, float, float, float]]:
+    """Per calendar year of evaluated days: (year, days, mean IC, IC std, mean Rank IC, Rank IC std)."""
+    return conn.execute(
+        "SELECT extract(year FROM trading_date)::int, count(*), avg(ic), stddev_samp(ic), avg(rank_ic),"
+        " stddev_samp(rank_ic) FROM ml.evaluation_daily GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+
+
 def evaluation_totals(conn: psycopg.Connection[Any]) -> tuple[int, float, float, float, float, float]:
     """Over every evaluated day: (days, mean IC, IC std, mean Rank IC, Rank IC std, mean coverage)."""
     return conn.execute(

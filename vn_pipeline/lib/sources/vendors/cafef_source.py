@@ -9,8 +9,8 @@ line and rule.
 
 from __future__ import annotations
 
-from datetime import date
-from functools import cached_property
+from datetime import date, datetime
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -155,6 +155,41 @@ class CafefSource:
         return _read_all(
             self.directory, self.symbols, PROPRIETARY_FILE, read_cafef_proprietary_flows, columns.PROPRIETARY_FLOWS
         )
+
+
+def open_cafef(directory: Path, index_dir: Path | None = None) -> CafefSource:
+    """The source of a folder, shared by the steps of a process while none of its files changes: the steps of an
+    in-process run (and the yearly runs of a backfill) parse the folder once, not once each. One folder is kept."""
+    return _shared(directory, index_dir, _fingerprint(directory, index_dir))
+
+
+@lru_cache(maxsize=1)
+def _shared(directory: Path, index_dir: Path | None, fingerprint: tuple) -> CafefSource:
+    return CafefSource(directory, index_dir)
+
+
+def _fingerprint(directory: Path, index_dir: Path | None) -> tuple:
+    """Every file's path, size and modification time: a file rewritten in place is a new folder."""
+    paths = sorted(directory.glob("*/*.csv")) + (sorted(index_dir.glob("*.csv")) if index_dir else [])
+    return tuple((str(p), stat.st_size, stat.st_mtime_ns) for p in paths for stat in [p.stat()])
+
+
+def covered_days(directory: Path) -> tuple[date, date]:
+    """First and last date any stock file of the folder holds, from each file's first and last rows only (files
+    are sorted one way or the other): the window a run over the whole history asks for, without parsing it."""
+    days: list[date] = []
+    for path in directory.glob(f"*/{PRICES_FILE}"):
+        if path.parent.name in _NOT_STOCKS:
+            continue
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+        for line in (lines[1:2] + lines[-1:]) if len(lines) > 1 else []:
+            try:
+                days.append(datetime.strptime(line.split(",", 1)[0], "%d/%m/%Y").date())
+            except ValueError:
+                continue  # a malformed edge row: the parser reports it; the window comes from the others
+    if not days:
+        raise FileNotFoundError(f"no <SYMBOL>/{PRICES_FILE} with a dated row in {directory}")
+    return min(days), max(days)
 
 
 def _read_all(
