@@ -1,5 +1,5 @@
 """`vn-pipeline demo` as a user runs it, on a real Dagster instance and the embedded server: twice in a row on
-one state directory, and with a history too short for the research loop."""
+one state directory, with a history too short for the research loop, and on real CafeF history."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +12,7 @@ from vn_pipeline.cli import build_parser
 from vn_pipeline.demo import ROW_TABLES, research_days_needed, run_demo
 from vn_pipeline.lib.features import WARMUP_DAYS
 from vn_pipeline_tests.databases import own_database
+from vn_pipeline_tests.real_data import VN_REAL, needs_vn_real
 
 # The issue's command (it crashed computing the model's start 250 days ahead), kept small: 5 symbols.
 MARKET_ONLY = ["demo", "--no-research", "--history-days", "20", "--intraday-days", "1", "--symbols", "5"]
@@ -73,3 +74,33 @@ def test_research_with_too_short_a_history_says_how_much_it_needs(capsys: pytest
     message = capsys.readouterr().err
     assert "--history-days 20 is too short" in message and f"--history-days {needed}" in message
     assert "--no-research" in message
+
+
+@needs_vn_real
+def test_the_demo_on_real_cafef_history_runs_a_year_per_run(
+    demo_database: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    monkeypatch.setenv("VN_PIPELINE_HOME", str(tmp_path))
+    monkeypatch.setenv("VN_PIPELINE_DATABASE_URL", demo_database)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    args = ["demo", "--source", "cafef", "--data-dir", str(VN_REAL / "cafef"), "--index-dir",
+            str(VN_REAL / "indices_ftu"), "--start", "2024-12-02", "--end", "2025-03-31", "--no-research"]  # fmt: skip
+    code, outcomes = run_demo(build_parser().parse_args(args))
+    assert code == 0  # the vendor's hole is a WARN: no re-run can fill it
+    assert [stage for stage, _ in outcomes] == [
+        "market data 2024-12-02 → 2024-12-31", "market data 2025-01-02 → 2025-03-31"]  # fmt: skip
+    hole = "market/daily_bars:every_trading_day_has_bars"
+    later = outcomes[1][1]
+    assert hole in later.warnings and "2025-02-03" in str(later.metadata[hole])
+    assert hole not in outcomes[0][1].checks_failed
+    with psycopg.connect(demo_database) as conn:
+        query = "SELECT count(DISTINCT trading_date), count(DISTINCT symbol) FROM market.listings"
+        days = conn.execute(query).fetchone()
+        assert not conn.execute("SELECT 1 FROM market.untraded WHERE trading_date = '2025-02-03'").fetchall()
+    assert days[0] >= 75 and days[1] >= 110
+
+
+def test_the_cafef_demo_says_which_folder_it_needs(capsys: pytest.CaptureFixture[str]):
+    code, outcomes = run_demo(build_parser().parse_args(["demo", "--source", "cafef"]))
+    assert (code, outcomes) == (2, [])
+    assert "--data-dir" in capsys.readouterr().err
