@@ -77,7 +77,7 @@ def run_demo(args: argparse.Namespace) -> tuple[int, list[tuple[str, WindowRun]]
 
     from vn_pipeline.definitions import defs
     from vn_pipeline.defs.automation.run_health import fail_runs_whose_process_died
-    from vn_pipeline.defs.features.assets import features_daily
+    from vn_pipeline.defs.features.assets import features_daily, features_universe
     from vn_pipeline.defs.features.checks import CHECKS as FEATURE_CHECKS
     from vn_pipeline.defs.features.checks import feature_drift_psi
     from vn_pipeline.defs.resources import MarketSourceResource, WarehouseResource
@@ -153,7 +153,7 @@ def run_demo(args: argparse.Namespace) -> tuple[int, list[tuple[str, WindowRun]]
         research = [
             (named("features", a, b, len(years)),
              lambda a=a, b=b: run_window(defs, "features", a, b, instance, resources=resources,
-                                         assets={features_daily.key}, checks=other_checks))
+                                         assets={features_daily.key, features_universe.key}, checks=other_checks))
             for a, b in years
         ] + [
             ("model", lambda: run_job(defs, "train", instance, train_config, resources)),
