@@ -304,7 +304,7 @@ def _symbol_events(symbol: str, frame: pd.DataFrame) -> list[dict[str, object]]:
 def classify(reference: float, f_low: float, f_high: float) -> tuple[str, float, int | None, int]:
     """(kind, ratio, cash_per_share, reference_after) of a price cut whose factor lies in [f_low, f_high], the
     previous close being ``reference`` VND (module docstring: the matching rules)."""
-    f = (f_low + f_high) / 2
+    f = _vendor_factor(f_low, f_high)
     slack = (f_high - f_low) / 2 + FACTOR_ROUNDING
     if f >= 1 or f <= 0 or slack > MAX_FACTOR_SLACK:
         return "unknown", 0.0, None, round(reference * f)
@@ -330,6 +330,15 @@ def classify(reference: float, f_low: float, f_high: float) -> tuple[str, float,
         if abs((reference + a * PAR_VND) / ((1 + a) * reference) - f) <= slack:
             return "rights_issue", float(a), None, round((reference + a * PAR_VND) / (1 + a))
     return "unknown", 0.0, None, round(reference * f)
+
+
+def _vendor_factor(f_low: float, f_high: float) -> float:
+    """The factor CafeF applied: the one 4-decimal value within the bounds when there is exactly one (the bounds
+    then only narrow around it as later rows arrive, so the estimate of an event is the same whatever comes after
+    it), else the bounds' midpoint."""
+    grid = np.arange(np.ceil((f_low - FACTOR_ROUNDING) * 1e4), np.floor((f_high + FACTOR_ROUNDING) * 1e4) + 1) / 1e4
+    inside = grid[(grid >= f_low - FACTOR_ROUNDING) & (grid <= f_high + FACTOR_ROUNDING)]
+    return float(inside[0]) if len(inside) == 1 else (f_low + f_high) / 2
 
 
 def _closest(grid: np.ndarray, value: float) -> float:
