@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from vn_pipeline.lib.sources.vendors.cafef_files import read_cafef_foreign_flows
 from vn_pipeline.lib.sources.vendors.cafef_proprietary import (
     PROPRIETARY_COLUMNS,
-    foreign_ownership,
     read_cafef_proprietary_flows,
 )
 from vn_pipeline.lib.sources.vendors.csv_text import REJECTED_COLUMNS, VendorFileError
@@ -131,8 +131,8 @@ def test_missing_column_is_a_file_error(tmp_path: Path) -> None:
 
 @needs_vn_real
 def test_acb_ownership_is_a_fraction_at_the_bank_cap() -> None:
-    own = foreign_ownership(CAFEF / "ACB" / "GDKhoiNgoai.csv")
-    assert list(own.columns) == ["trading_date", "symbol", "ownership"]
+    own = read_cafef_foreign_flows(CAFEF / "ACB" / "GDKhoiNgoai.csv")[0]
+    assert "ownership" in own.columns
     last = own.iloc[-1]
     assert last["trading_date"] == dt.date(2025, 8, 26) and last["ownership"] == pytest.approx(0.30)
     assert own["trading_date"].is_monotonic_increasing and not own["trading_date"].duplicated().any()
@@ -141,7 +141,7 @@ def test_acb_ownership_is_a_fraction_at_the_bank_cap() -> None:
 @needs_vn_real
 def test_real_ownership_outside_0_100_percent_is_unknown_not_stored() -> None:
     files = sorted(p for p in CAFEF.glob("*/GDKhoiNgoai.csv") if p.parent.name != "VNINDEX")
-    own = pd.concat([foreign_ownership(p) for p in files], ignore_index=True)
+    own = pd.concat([read_cafef_foreign_flows(p)[0] for p in files], ignore_index=True)
     values = own["ownership"].dropna()
     assert ((values >= 0) & (values <= 1)).all()  # the column's CHECK holds for every stored value
     assert own["ownership"].isna().sum() == 3829 + 35  # negative percentages, share counts in the % column
@@ -165,7 +165,8 @@ def test_ownership_rules_on_a_generated_file(tmp_path: Path) -> None:
         ],
         name="GDKhoiNgoai.csv",
     )
-    own = foreign_ownership(path)
+    own, rejected = read_cafef_foreign_flows(path)
     assert own["trading_date"].tolist() == [dt.date(2024, 1, d) for d in (2, 3, 4, 5)]
     assert own["ownership"].iloc[1] == pytest.approx(0.495)
     assert own["ownership"].drop(index=1).isna().all()  # negative, >100 %, and the first row of a repeated date
+    assert set(rejected["rule"]) == {"duplicate_trading_date", "unparseable_trading_date"}

@@ -1,5 +1,4 @@
-"""Importer for CafeF proprietary (broker own-account) flows, ``GDTuDoanh.csv``, and the foreign ownership share
-of ``GDKhoiNgoai.csv``, one symbol per folder.
+"""Importer for CafeF proprietary (broker own-account) flows, ``GDTuDoanh.csv``, one symbol per folder.
 
 ``GDTuDoanh.csv`` (2022-11 → 2025-08 in ``shared/data/vn_real/cafef``): ``Symbol, Date, KLcpMua, KlcpBan, GtMua,
 GtBan`` — shares and VND bought and sold by securities companies for their own account. The file is sparse: a
@@ -17,12 +16,9 @@ import numpy as np
 import pandas as pd
 
 from vn_pipeline.lib.sources.vendors.csv_text import (
-    CsvText,
-    concat_rejected,
+    apply_checks,
     parse_dates,
     read_csv_text,
-    reject,
-    reject_lines,
 )
 from vn_pipeline.lib.warehouse import columns
 
@@ -68,7 +64,7 @@ def read_cafef_proprietary_flows(path: Path, symbol: str | None = None) -> tuple
         ),
         ("duplicate_trading_date", dates.duplicated(keep="first"), "trading_date already seen"),
     ]
-    good, rejected = _apply_checks(path, parsed_csv, dates, symbol, checks)
+    good, rejected = apply_checks(path, parsed_csv, dates, symbol, checks)
     kept = num[good]
     flows = pd.DataFrame(
         {
@@ -79,52 +75,3 @@ def read_cafef_proprietary_flows(path: Path, symbol: str | None = None) -> tuple
     )
     flows = flows.sort_values("trading_date", kind="stable").reset_index(drop=True)
     return flows[list(PROPRIETARY_COLUMNS)], rejected
-
-
-def foreign_ownership(path: Path, symbol: str | None = None) -> pd.DataFrame:
-    """``GDKhoiNgoai.csv``'s ``DangSoHuu`` (foreign ownership, % of shares) → trading_date, symbol, ownership as a
-    fraction in [0, 1], for ``market.foreign_flows.ownership``; one row per parseable date (the first of a date).
-
-    ``ownership`` is NaN where the cell is not a percentage: not a number, negative (−277.66 on ALV, 3,829 rows
-    2009-2021 in the real files) or above 100 (share counts written in the percent column, 35 rows, ANV
-    2010-08-20: 4,152,617). A reported 0 stays 0: most are names without foreign holders. Files without the
-    column give NaN everywhere. Left-join it onto ``read_cafef_foreign_flows``'s rows by (trading_date, symbol).
-    """
-    path = Path(path)
-    symbol = symbol or path.parent.name
-    raw = read_csv_text(path, ("Ngay",)).rows
-    dates = parse_dates(raw, "Ngay", "%d/%m/%Y")
-    if "DangSoHuu" in raw.columns:
-        percent = pd.to_numeric(raw["DangSoHuu"], errors="coerce").astype("float64")
-    else:
-        percent = pd.Series(np.nan, index=raw.index)
-    fraction = (percent / 100.0).where((percent >= 0) & (percent <= 100))
-    keep = dates.notna() & ~dates.duplicated(keep="first")
-    out = pd.DataFrame(
-        {
-            "trading_date": pd.Series(list(dates[keep].dt.date), dtype=object),
-            "symbol": pd.Series([symbol] * int(keep.sum()), dtype=object),
-            "ownership": fraction[keep].to_numpy(dtype="float64"),
-        }
-    )
-    return out.sort_values("trading_date", kind="stable").reset_index(drop=True)
-
-
-def _apply_checks(
-    path: Path,
-    parsed_csv: CsvText,
-    dates: pd.Series,
-    symbol: str,
-    checks: list[tuple[str, pd.Series, str]],
-) -> tuple[pd.Series, pd.DataFrame]:
-    """Run the rules in order; each row is reported once, under the first rule it breaks.
-    (cafef_files has the same helper; it is private there, and that file is not this module's to change.)"""
-    raw = parsed_csv.rows
-    parts: list[pd.DataFrame] = [reject_lines(path, parsed_csv.bad_lines, None, symbol)]
-    bad = pd.Series(False, index=raw.index)
-    for rule, mask, reason in checks:
-        hit = mask.fillna(True) & ~bad
-        if hit.any():
-            parts.append(reject(path, raw[hit], rule, reason, trading_date=dates[hit].dt.date, symbol=symbol))
-        bad |= hit
-    return ~bad, concat_rejected(parts)

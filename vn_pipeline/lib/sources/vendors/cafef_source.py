@@ -25,7 +25,7 @@ from vn_pipeline.lib.sources.vendors.cafef_files import (
     read_cafef_prices,
 )
 from vn_pipeline.lib.sources.vendors.cafef_listings import listings_from_prices, read_companies
-from vn_pipeline.lib.sources.vendors.cafef_proprietary import foreign_ownership, read_cafef_proprietary_flows
+from vn_pipeline.lib.sources.vendors.cafef_proprietary import read_cafef_proprietary_flows
 from vn_pipeline.lib.sources.vendors.csv_text import REJECTED_COLUMNS, as_quarantine, concat_rejected
 from vn_pipeline.lib.sources.vendors.index_files import (
     IndexLevels,
@@ -91,7 +91,7 @@ class CafefSource:
         return _in_window(self._prices[0], start, end)[[*columns.DAILY_BARS, *columns.DAILY_BAR_EXTRAS]]
 
     def foreign_flows(self, start: date, end: date) -> pd.DataFrame:
-        return _in_window(self._flows[0], start, end)[[*columns.FOREIGN_FLOWS, *columns.FOREIGN_FLOW_EXTRAS]]
+        return _in_window(self._flows[0], start, end)[list(FLOW_COLUMNS)]
 
     def proprietary_flows(self, start: date, end: date) -> pd.DataFrame:
         return _in_window(self._proprietary[0], start, end)[list(columns.PROPRIETARY_FLOWS)]
@@ -140,15 +140,7 @@ class CafefSource:
 
     @cached_property
     def _flows(self) -> tuple[pd.DataFrame, pd.DataFrame]:
-        flows, rejected = _read_all(self.directory, self.symbols, FLOWS_FILE, read_cafef_foreign_flows, FLOW_COLUMNS)
-        paths = [(self.directory / s / FLOWS_FILE, s) for s in self.symbols]
-        owned = [foreign_ownership(p, s) for p, s in paths if p.exists()]
-        if owned:
-            ownership = pd.concat(owned, ignore_index=True)
-            flows = flows.merge(ownership, on=list(columns.ROW_KEY), how="left", validate="one_to_one")
-        else:
-            flows["ownership"] = None
-        return flows, rejected
+        return _read_all(self.directory, self.symbols, FLOWS_FILE, read_cafef_foreign_flows, FLOW_COLUMNS)
 
     @cached_property
     def _proprietary(self) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -211,3 +211,22 @@ def as_quarantine(rejected: pd.DataFrame, source_table: str) -> pd.DataFrame:
             "row_data": rejected["row_data"],
         }
     )
+
+
+def apply_checks(
+    path: Path,
+    parsed_csv: CsvText,
+    dates: pd.Series,
+    symbol: str,
+    checks: list[tuple[str, pd.Series, str]],
+) -> tuple[pd.Series, pd.DataFrame]:
+    """Run the rules in order; each row is reported once, under the first rule it breaks."""
+    raw = parsed_csv.rows
+    parts: list[pd.DataFrame] = [reject_lines(path, parsed_csv.bad_lines, None, symbol)]
+    bad = pd.Series(False, index=raw.index)
+    for rule, mask, reason in checks:
+        hit = mask.fillna(True) & ~bad
+        if hit.any():
+            parts.append(reject(path, raw[hit], rule, reason, trading_date=dates[hit].dt.date, symbol=symbol))
+        bad |= hit
+    return ~bad, concat_rejected(parts)
