@@ -34,7 +34,7 @@ def test_nan_is_flagged_only_after_the_warmup():
 
 def _illiquid_market() -> pd.DataFrame:
     """S0000 trades normally; S0001 is an illiquid name: its price moves on 1 bar in 8 (a flat bar has
-    open = high = low = close), and its volume stays at one lot for stretches; S0002 has one bar without
+    open = high = low = close), its volume stays at one lot for stretches and is 0 for weeks; S0002 has one bar without
     volume (the next bars' volume ratio is infinite)."""
     bars, _, _ = random_market(3, 260, seed=3)
     rng = np.random.default_rng(11)
@@ -53,6 +53,7 @@ def _illiquid_market() -> pd.DataFrame:
     bars.loc[rows[moves], "high"] = closes[moves] + 50  # a moving bar has a range
     volume = bars.loc[rows, "volume"].to_numpy().copy()
     volume[100:140] = 100  # one lot a day while the price still moves now and then
+    volume[200:235] = 0  # then seven weeks without a trade (vendor history has such months)
     bars.loc[rows, "volume"] = volume
     bars.loc[rows, "value"] = volume * closes
     bars.loc[rows, "vwap"] = closes.astype(float)
@@ -81,7 +82,8 @@ def test_flat_rule_matches_where_each_flat_feature_is_nan(illiquid):
         nan, is_flat = merged[name].isna().to_numpy()[seasoned], merged[f"{name}__flat"].to_numpy(bool)[seasoned]
         assert (nan == is_flat).all(), (name, int((nan != is_flat).sum()))
     # the market exercises every rule both ways: flat rows and rows that are not
-    for name in ("bb_pctb_20", "fib_pos_60", "spread_ratio_20", "rsqr_5", "rsqr_20", "corr_10", "cord_5"):
+    for name in ("bb_pctb_20", "fib_pos_60", "spread_ratio_20", "rsqr_5", "rsqr_20", "corr_10", "cord_5",
+                 "volume_ratio_20", "obv_change_20", "vsa_climax"):  # fmt: skip
         column = merged.loc[seasoned, f"{name}__flat"]
         assert column.any() and not column.all(), name
     thin = merged.loc[seasoned & (merged["symbol"] == "S0001").to_numpy()]

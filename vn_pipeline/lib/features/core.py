@@ -56,7 +56,9 @@ UNDEFINED_ON_FLAT: tuple[str, ...] = (
     "spread_ratio_20",
     "vsa_climax",
     "vsa_no_demand",
-    "vsa_no_supply",  # 20 prior zero-range bars
+    "vsa_no_supply",  # 20 prior zero-range bars, or (with volume_ratio_20) 20 prior bars without volume
+    "volume_ratio_20",
+    "obv_change_20",  # no volume over its 20 bars
     *(f"rsqr_{d}" for d in alpha158.WINDOWS),  # constant close
     *(f"corr_{d}" for d in alpha158.WINDOWS),  # constant close or volume
     *(f"cord_{d}" for d in alpha158.WINDOWS),  # constant close/volume ratio, or a zero previous volume

@@ -10,7 +10,9 @@ per feature, the same condition that makes the feature's formula divide zero by 
 - bb_pctb_20: the 20 closes up to the day are equal (zero-width band);
 - fib_pos_60 / fib_level_60 / fib_dist_60: max high == min low over 60 bars (no range);
 - spread_ratio_20, vsa_climax / vsa_no_demand / vsa_no_supply: the 20 bars *before* the day all had
-  high == low (zero mean prior spread);
+  high == low (zero mean prior spread); volume_ratio_20 and the vsa_* again: the 20 bars before the day traded
+  nothing (zero mean prior volume: vendor history of illiquid names has such months);
+- obv_change_20: the 20 bars up to the day traded nothing;
 - rsqr_d: the d closes are equal (no variance to explain);
 - corr_d: the sample std of close or of log(volume + 1) over d bars is <= 2e-5 (Qlib's near-constant test);
 - cord_d: the same on close / previous close or log(volume / previous volume + 1), or a previous volume of
@@ -119,7 +121,12 @@ def flat_windows(bars: pd.DataFrame) -> pd.DataFrame:
     no_range = hi - lo <= ROUNDING * np.abs(hi)
     flat: dict[str, Panel] = {"bb_pctb_20": _constant(close, BB_WINDOW)}
     flat |= {name: no_range for name in ("fib_pos_60", "fib_level_60", "fib_dist_60")}
-    flat |= {name: no_prior_range for name in ("spread_ratio_20", "vsa_climax", "vsa_no_demand", "vsa_no_supply")}
+    no_volume = rolling_sum(np.where(np.isnan(volume), np.nan, (volume > 0).astype(np.float64)), VSA_WINDOW) == 0
+    no_prior_volume = shift(no_volume, 1) == 1
+    flat["spread_ratio_20"] = no_prior_range
+    flat |= {name: no_prior_range | no_prior_volume for name in ("vsa_climax", "vsa_no_demand", "vsa_no_supply")}
+    flat["volume_ratio_20"] = no_prior_volume
+    flat["obv_change_20"] = no_volume
     for d in WINDOWS:
         flat[f"rsqr_{d}"] = _constant(close, d)
         flat[f"corr_{d}"] = _near_constant(close, d) | _near_constant(log_volume, d)
@@ -131,7 +138,7 @@ def flat_windows(bars: pd.DataFrame) -> pd.DataFrame:
     out = bp.long[KEY].copy()
     for name in UNDEFINED_ON_FLAT:
         out[name] = bp.to_long(flat[name])
-    return out
+    return _with_xrank(out)
 
 
 def without_proprietary_data(bars: pd.DataFrame, proprietary: pd.DataFrame | None) -> pd.DataFrame:
