@@ -46,6 +46,10 @@ def build_folder(target: Path, tickers: int) -> int:
                 break
             code = f"{symbol}{copy:02d}"
             shutil.copytree(source / symbol, target / code)
+            proprietary = target / code / "GDTuDoanh.csv"  # the only file that names its symbol in a column
+            if proprietary.exists():
+                text = proprietary.read_text(encoding="utf-8-sig")
+                proprietary.write_text(text.replace(f"\n{symbol},", f"\n{code},"), encoding="utf-8-sig")
             out_rows.append({**by_symbol[symbol], "Symbol": code})
             made += 1
     (target / COMPANIES).parent.mkdir(parents=True)

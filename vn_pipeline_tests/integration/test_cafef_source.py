@@ -3,8 +3,10 @@ and foreign flows of every trading day reach the warehouse with a listing for ea
 goes to quarantine with its rule, and the datasets the source does not provide yet leave the stored rows alone."""
 
 import csv
+import shutil
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 import psycopg
@@ -21,6 +23,8 @@ from vn_pipeline.defs.market_data.assets import (
 )
 from vn_pipeline.defs.resources import MarketSourceResource, WarehouseResource
 from vn_pipeline.lib.market.exchanges import price_limits
+from vn_pipeline.lib.sources.vendors.cafef_source import CafefSource
+from vn_pipeline.lib.warehouse import columns
 from vn_pipeline.runs import run_window
 from vn_pipeline_tests.instances import postgres_instance
 from vn_pipeline_tests.real_data import VN_REAL, needs_vn_real
@@ -125,3 +129,14 @@ def test_the_cafef_source_says_which_folder_it_needs(warehouse_url: str) -> None
         MarketSourceResource(kind="cafef", data_dir="/no_such_dir").source(
             WarehouseResource(database_url=warehouse_url), "run"
         )
+
+
+def test_a_file_whose_every_row_is_rejected_gives_no_rows_and_its_quarantine(tmp_path: Path) -> None:
+    """ACB's files under another code: every GDTuDoanh.csv row names ACB, so all are rejected, none stored."""
+    shutil.copytree(CAFEF / "ACB", tmp_path / "ACB01")
+    source = CafefSource(tmp_path)
+    stored = source.proprietary_flows(date(2022, 1, 1), date(2025, 12, 31))
+    assert stored.empty and list(stored.columns) == list(columns.PROPRIETARY_FLOWS)
+    rejected = source.quarantined("proprietary_flows", date(2022, 1, 1), date(2025, 12, 31))
+    assert len(rejected) > 600 and set(rejected["rule"]) == {"symbol_mismatch"}
+    assert len(source.daily_bars(date(2025, 5, 5), date(2025, 5, 16))) == 10  # the other files are ACB01's

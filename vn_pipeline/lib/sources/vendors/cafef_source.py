@@ -193,7 +193,7 @@ def _read_all(
     empty = pd.DataFrame({c: pd.Series(dtype=object) for c in layout})
     rows = pd.concat([p[0] for p in parsed], ignore_index=True) if parsed else empty
     rejected = concat_rejected([p[1] for p in parsed])
-    closed = ~rows["trading_date"].map(is_trading_day)
+    closed = ~rows["trading_date"].map(is_trading_day).to_numpy(dtype=bool)  # an array: empty rows select rows
     if closed.any():
         rejected = pd.concat([rejected, _closed_day_rows(directory, name, rows[closed])], ignore_index=True)
     return rows[~closed].reset_index(drop=True), rejected[list(REJECTED_COLUMNS)]
