@@ -10,7 +10,14 @@ import pandas as pd
 import psycopg
 import pytest
 
-from vn_pipeline.lib.warehouse import PartitionWriteError, binary_copy, read_frame, read_partition, write_partition
+from vn_pipeline.lib.warehouse import (
+    PartitionWriteError,
+    binary_copy,
+    read_frame,
+    read_partition,
+    reads,
+    write_partition,
+)
 from vn_pipeline.lib.warehouse.writes import write_quarantine
 
 DAY = dt.date(2024, 1, 2)
@@ -84,6 +91,29 @@ def test_read_partition_filters_columns_and_symbols(conn: psycopg.Connection[Any
         conn, "SELECT count(*) AS n FROM market.raw_ticks WHERE symbol = %s AND trading_date = %s", ("FPT", DAY)
     )
     assert counted["n"].iloc[0] == len(only)
+
+
+def test_a_read_in_chunks_is_the_read_in_one_piece(conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch):
+    """Rows are converted a chunk at a time; a column NULL throughout the first chunk and set later (side) still
+    comes back as one read would give it, and the rows are all there, in order."""
+    frame = ticks(1_000, seed=5)
+    frame.loc[:399, "side"] = None
+    write_partition(conn, "market.raw_ticks", frame, DAY, DAY)
+    query = "SELECT seq, side, price FROM market.raw_ticks WHERE trading_date = %s ORDER BY seq"
+    whole = read_frame(conn, query, (DAY,))
+    monkeypatch.setattr(reads, "FETCH_ROWS", 150)
+    chunked = read_frame(conn, query, (DAY,))
+    pd.testing.assert_frame_equal(chunked, whole)
+    assert chunked["side"].iloc[:400].isna().all() and chunked["side"].iloc[400:].notna().any()
+
+
+def test_read_partition_within_another_table_keeps_only_its_rows(conn: psycopg.Connection[Any]) -> None:
+    bars = pd.DataFrame({"trading_date": [DAY, DAY, NEXT], "symbol": ["FPT", "VNM", "FPT"], "reason": "halt"})
+    write_partition(conn, "market.untraded", bars.iloc[[0, 2]], DAY, NEXT)
+    write_partition(conn, "market.raw_ticks", ticks(300, seed=6), DAY, DAY)
+    inside = read_partition(conn, "market.raw_ticks", DAY, NEXT, within="market.untraded")
+    assert set(inside["symbol"]) == {"FPT"} and set(inside["trading_date"]) == {DAY}
+    assert len(inside) == (ticks(300, seed=6)["symbol"] == "FPT").sum()
 
 
 def test_constraint_violation_after_many_good_rows_keeps_previous_contents(

@@ -21,11 +21,12 @@ KEYS = ["trading_date", "symbol"]
 def universe_features(conn: psycopg.Connection[Any], start: date, end: date) -> pd.DataFrame:
     """The feature rows of [start, end] whose symbol is in that day's features.universe. Features without any
     universe row in the window are an error, not an empty result: the universe was not materialized."""
-    features = read_partition(conn, "features.daily", start, end)
     members = read_partition(conn, "features.universe", start, end, columns=KEYS)
-    if len(features) and not len(members):
+    if not len(members) and len(read_partition(conn, "features.daily", start, end, columns=KEYS)):
         raise ValueError(f"features.universe has no rows for {start} → {end}: materialize features/universe")
-    return in_universe(features, members)
+    # Filtered in the server: the full market's features are ~16 times its universe's.
+    features = read_partition(conn, "features.daily", start, end, within="features.universe")
+    return features.sort_values(KEYS, kind="stable").reset_index(drop=True)
 
 
 def in_universe(features: pd.DataFrame, universe: pd.DataFrame) -> pd.DataFrame:

@@ -14,18 +14,31 @@ from vn_pipeline.lib.market.timezone import VN_TZ_NAME
 from vn_pipeline.lib.warehouse.columns import ROW_KEY
 from vn_pipeline.lib.warehouse.writes import _qualified
 
+FETCH_ROWS = 50_000
+
 
 def read_frame(
     conn: psycopg.Connection[Any],
     query: sql.Composable | str,
     params: Sequence[Any] | dict[str, Any] | None = None,
 ) -> pd.DataFrame:
-    """Run ``query`` with ``params`` and return the rows as a DataFrame (columns named as in the result)."""
+    """Run ``query`` with ``params`` and return the rows as a DataFrame (columns named as in the result).
+
+    Rows are converted FETCH_ROWS at a time: as Python tuples every number is a 32-byte object behind a pointer
+    where the frame keeps 8 bytes, so a wide read (features.daily: 230 columns) is several GB of tuples for a few
+    hundred MB of frame if it is converted in one piece."""
     with conn.cursor() as cur:
         cur.execute(query, params)  # type: ignore[arg-type]  # a str here is the caller's literal SQL
         columns = [d.name for d in cur.description or []]
-        rows = cur.fetchall()
-    frame = pd.DataFrame.from_records(rows, columns=columns)
+        chunks = [
+            pd.DataFrame.from_records(rows, columns=columns) for rows in iter(lambda: cur.fetchmany(FETCH_ROWS), [])
+        ]
+    if not chunks:
+        frame = pd.DataFrame.from_records([], columns=columns)
+    elif len(chunks) == 1:
+        frame = chunks[0]
+    else:  # a column None throughout one chunk is object there: infer it again over all rows, as one read would
+        frame = pd.concat(chunks, ignore_index=True).infer_objects()
     # timestamptz arrives as tz-aware datetimes: keep them as a proper datetime64 column, not objects, in the
     # market's zone (the session's zone is whatever the server's is)
     for name in columns:
@@ -45,16 +58,22 @@ def read_partition(
     columns: Sequence[str] | None = None,
     symbols: Sequence[str] | None = None,
     date_column: str = "trading_date",
+    within: str | None = None,
 ) -> pd.DataFrame:
-    """Rows of ``schema.table`` with ``date_column`` in [start, end], optionally only some symbols."""
-    selected = sql.SQL(", ").join(map(sql.Identifier, columns)) if columns else sql.SQL("*")
-    query = sql.SQL("SELECT {} FROM {} WHERE {d} >= %s AND {d} <= %s").format(
+    """Rows of ``schema.table`` with ``date_column`` in [start, end], optionally only some symbols, or only the
+    (trading_date, symbol) rows another table ``within`` holds (a day's universe)."""
+    selected = sql.SQL(", ").join(sql.Identifier("t", c) for c in columns) if columns else sql.SQL("t.*")
+    query = sql.SQL("SELECT {} FROM {} t WHERE t.{d} >= %s AND t.{d} <= %s").format(
         selected, _qualified(table), d=sql.Identifier(date_column)
     )
     params: list[Any] = [start, end]
     if symbols is not None:
-        query += sql.SQL(" AND symbol = ANY(%s)")
+        query += sql.SQL(" AND t.symbol = ANY(%s)")
         params.append(list(symbols))
+    if within is not None:  # a semi-join in the server: rows outside it never cross the wire
+        query += sql.SQL(
+            " AND EXISTS (SELECT 1 FROM {} w WHERE w.trading_date = t.trading_date AND w.symbol = t.symbol)"
+        ).format(_qualified(within))
     return read_frame(conn, query, params)
 
 
