@@ -102,3 +102,14 @@ def test_acb_was_on_hnx_until_december_2020() -> None:
     hose = listed[listed["exchange"] == "HOSE"].index
     assert min(hose) == date(2020, 12, 9)
     assert listed.loc[date(2021, 6, 1), "sector"] == "Tài chính"
+
+
+def test_a_long_halt_of_zero_volume_rows_opens_with_the_wide_band() -> None:
+    """BWA 2013: the vendor lists a halted name with volume 0 every day; after 25 such sessions the first trade
+    may move ±40% on UPCoM (it fell to 17,400 from 29,000), so that day's limits are the first-day band's."""
+    bars = _bars("HLT", date(2018, 1, 2), [29_000] * 40 + [17_400])
+    bars.loc[5:39, ["volume", "value"]] = 0
+    listed = listings_from_prices(bars, _companies(HLT="UPCOM"), NO_ACTIONS)
+    last = listed.iloc[-1]
+    assert last["first_day"] and (last["floor_price"], last["ceiling_price"]) == price_limits("UPCOM", 29_000, True)
+    assert not listed["first_day"].iloc[1:30].any()  # 24 sessions without a trade are not a long halt yet

@@ -20,9 +20,10 @@ the same evidence. Ties go to the current board, then HNX, HOSE, UPCoM.
 Reference price: the previous close on HOSE and HNX, the previous day's average matched price (value / volume,
 to the 100 VND tick) on UPCoM, cut by the corporate action's factor on an ex-date. Limits use today's bands and
 ticks (VN_MARKET.md lists no earlier regimes): before 2013 the real bands were at most as wide, so a price check
-on old days is lenient, never falsely strict. A symbol's first row, and its first after a gap of at least
-LONG_GAP_SESSIONS sessions or on a new board, is a first day (the wider band). The vendor gives no listing
-reference for a symbol's first row: the day's open stands in for it.
+on old days is lenient, never falsely strict. A symbol's first row, its first after at least LONG_GAP_SESSIONS
+sessions without a trade (missing rows or the vendor's zero-volume rows of a halt), and its first on a new board,
+is a first day (the wider band). The vendor gives no listing reference for a symbol's first row: the day's open
+stands in for it.
 """
 
 from __future__ import annotations
@@ -75,8 +76,7 @@ def listings_from_prices(prices: pd.DataFrame, companies: pd.DataFrame, actions:
     bars = prices.sort_values(["symbol", "trading_date"], kind="stable").reset_index(drop=True)
     session = _sessions(bars["trading_date"])
     new_symbol = bars["symbol"].ne(bars["symbol"].shift()).to_numpy()
-    gap = np.diff(session, prepend=session[0] - 1)
-    first_day = new_symbol | (gap > LONG_GAP_SESSIONS)
+    first_day = new_symbol | (_sessions_without_trade(bars, session, new_symbol) >= LONG_GAP_SESSIONS)
     factor = _action_factor(bars, actions)
     known = companies.set_index("symbol")
     current = bars["symbol"].map(known["board"]).to_numpy(dtype=object)
@@ -108,6 +108,18 @@ def _sessions(days: pd.Series) -> np.ndarray:
     """Position of each day in the trading calendar (a day the exchange was closed counts as the one before)."""
     calendar = np.array(trading_days(min(days), max(days)), dtype="datetime64[D]")
     return np.searchsorted(calendar, days.to_numpy(dtype="datetime64[D]"), side="right")
+
+
+def _sessions_without_trade(bars: pd.DataFrame, session: np.ndarray, new_symbol: np.ndarray) -> np.ndarray:
+    """Per bar, the sessions since the symbol's previous matched trade, not counting the day itself: a gap in the
+    rows and the vendor's zero-volume rows of a halt alike (BWA traded nothing from 2013-03 until 05-28, then
+    at −40%: the first-day band of a long halt)."""
+    traded = np.where(bars["volume"].to_numpy() > 0, session, -1)
+    last = pd.Series(traded).where(traded >= 0).groupby(bars["symbol"].to_numpy()).shift(1)
+    last = last.groupby(bars["symbol"].to_numpy()).ffill().to_numpy()
+    # no earlier trade: count from the symbol's first row
+    first = pd.Series(session).groupby(bars["symbol"].to_numpy()).transform("min").to_numpy()
+    return session - np.where(np.isnan(last), first, last) - 1
 
 
 def _action_factor(bars: pd.DataFrame, actions: pd.DataFrame) -> np.ndarray:
