@@ -140,6 +140,14 @@ def test_no_sell_when_locked_at_floor() -> None:
     assert trade_rows(res)[1][4] == 9.0
 
 
+def test_no_fill_at_a_vendor_price_outside_the_band() -> None:
+    """A sell whose open prints above the ceiling (VFC 2013-12-30 in the CafeF files: 8,000 over 7,800) is no
+    price anyone dealt at: the order waits for the next real print."""
+    bars = make_bars({"A": [10, 10, 10, 10, 12, 10, 10]}, ceiling={"A": [N, N, N, N, 11, 11, N]})
+    res = run_backtest(weights({"A": [0.5, N, N, 0.0, N, N, N]}), bars, 100_000.0, Rules())
+    assert trade_rows(res)[1][:3] == ("2024-01-08", "A", "sell") and trade_rows(res)[1][4] == 10.0
+
+
 def test_no_trade_on_zero_volume_day() -> None:
     bars = make_bars({"A": [10, 10, 12, 12, 12, 12, 12]}, volume={"A": [1000, 0, 1000, 1000, 1000, 1000, 1000]})
     res = run_backtest(weights({"A": [0.5] + [N] * 6}), bars, 100_000.0, Rules())

@@ -87,11 +87,14 @@ def tradable_masks(bars: dict[str, np.ndarray], fill: str) -> tuple[np.ndarray, 
     - close / vwap: the fill price is at the limit AND the whole day traded at one price (high == low), i.e. the
       stock was locked all session -> no buy at the ceiling / no sell at the floor. A stock that merely touched or
       closed at the limit with a range (high > low) is considered fillable.
-    A bar with zero/NaN volume (suspended, no trade) or a NaN fill price allows neither side.
+    A bar with zero/NaN volume (suspended, no trade) or a NaN fill price allows neither side, and so does a fill
+    price outside the day's [floor, ceiling]: no trade prints there, so it is a vendor error (real CafeF history
+    has a few hundred such bars), not a price anyone could have dealt at.
     """
     price = fill_price_panel(bars, fill)
     volume = bars["volume"]
-    active = np.isfinite(price) & np.isfinite(volume) & (volume > 0) & (price > 0)
+    outside = (price > bars["ceiling"]) | (price < bars["floor"])  # NaN limits compare False: unknown is not out
+    active = np.isfinite(price) & np.isfinite(volume) & (volume > 0) & (price > 0) & ~outside
     at_ceiling = price >= bars["ceiling"]  # NaN ceiling compares False -> no lock assumed
     at_floor = price <= bars["floor"]
     if fill != "next_open":

@@ -152,9 +152,13 @@ def run_backtest(
     )
     vbt_pos = pf.assets().to_numpy() * cum
     vbt_cash = pf.cash().to_numpy() - pending
+    # Two float sums of the same fills part by rounding that grows with the VND they have moved: a book grown
+    # 120-fold over 13 real years, fully invested, holds a few VND of cash after 10^4 fills of 10^9 VND each.
+    traded = np.cumsum(np.nansum(np.abs(orders["size"] * orders["price"]), axis=1))
+    cash_tolerance = 1e-4 + 1e-12 * (float(init_cash) + float(credits.sum()) + traded)
     if not (
         np.allclose(vbt_pos, plan.positions, rtol=1e-9, atol=1e-6)
-        and np.allclose(vbt_cash, plan.cash, rtol=1e-9, atol=1e-4)
+        and (np.abs(vbt_cash - plan.cash) <= cash_tolerance + 1e-9 * np.abs(plan.cash)).all()
     ):
         raise RuntimeError("vectorbt fills diverged from the rule-enforcing order plan")
 
