@@ -40,6 +40,21 @@ def test_information_ratio_and_excess_return_against_the_benchmark() -> None:
     assert gap["benchmark_total_return"] == pytest.approx(empyrical.cum_returns_final(b.drop(IDX[10])))
 
 
+def test_a_benchmark_that_starts_late_is_compared_from_its_first_level_only() -> None:
+    """Real VN30 levels start 2018-08-20: before that there is no index to beat, not a flat one."""
+    r, b = _returns(1), _returns(2, mu=0.0002)
+    late = b.copy()
+    late.iloc[:100] = np.nan
+    s = benchmark_stats(r, late)
+    assert s["benchmark_days"] == len(r) - 100
+    assert s["excess_return"] == pytest.approx(
+        empyrical.cum_returns_final(r.iloc[100:]) - empyrical.cum_returns_final(b.iloc[100:])
+    )
+    assert s["information_ratio"] == pytest.approx(
+        empyrical.excess_sharpe(r.iloc[100:], b.iloc[100:]) * np.sqrt(TRADING_DAYS)
+    )
+
+
 def test_bootstrap_band_brackets_the_point_estimate_and_is_reproducible() -> None:
     r = _returns(3)
     band = bootstrap_band(r, n_paths=2000, seed=7)

@@ -119,6 +119,10 @@ def _run(
     except ValueError as missing:  # the book can still be simulated; only the comparison is lost
         context.log.warning(f"backtest/{strategy}: {missing}; no excess return or information ratio")
         benchmark = None
+    if benchmark is not None and benchmark.isna().any():
+        covered = benchmark.first_valid_index()
+        context.log.warning(f"backtest/{strategy}: no VN30 levels before {covered}: the comparison with VN30 covers "
+                            f"{covered} → {end} only")  # fmt: skip
     result = run_backtest(weights, from_start(panels, start), config.init_cash, config.rules(), benchmark)
     return _record(context, warehouse, strategy, result, config, benchmark, extra)
 

@@ -148,6 +148,12 @@ def vn30_levels(conn: psycopg.Connection[Any], start: date, end: date) -> pd.Ser
 
 
 def vn30_returns(conn: psycopg.Connection[Any], start: date, end: date, dates: pd.Index) -> pd.Series:
-    """VN30 daily close-to-close returns on ``dates`` (the first day's return is 0: the book starts in cash)."""
+    """VN30 daily close-to-close returns on ``dates`` (the first covered day's return is 0: the book starts in
+    cash); NaN before VN30's first level in the window (real levels start 2018-08-20): a range without the index
+    is left out of every comparison, never counted as a flat index."""
     levels = vn30_levels(conn, start, end).reindex(dates).ffill()
-    return levels.pct_change().fillna(0.0)
+    returns = levels.pct_change()
+    first = levels.first_valid_index()
+    if first is not None:
+        returns[first] = 0.0
+    return returns

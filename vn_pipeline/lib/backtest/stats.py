@@ -26,14 +26,18 @@ def return_stats(returns: pd.Series) -> dict[str, float]:
 
 
 def benchmark_stats(returns: pd.Series, benchmark: pd.Series) -> dict[str, float]:
-    """Excess return (total, strategy minus benchmark) and the annualised information ratio of daily active
-    returns. Days the benchmark did not print count as a zero benchmark return."""
-    bench = benchmark.reindex(returns.index).fillna(0.0)
+    """Excess return (total, strategy minus benchmark, both over ``benchmark_days``) and the annualised
+    information ratio of daily active returns, over the days the benchmark covers (NaN before its first level:
+    not a flat index); a day inside that range it did not print counts as a zero benchmark return."""
+    bench = benchmark.reindex(returns.index)
+    covered = bench.index >= bench.first_valid_index() if bench.notna().any() else np.zeros(len(bench), bool)
+    returns, bench = returns[covered], bench[covered].fillna(0.0)
     active = returns - bench
-    tracking = float(active.std(ddof=1))
+    tracking = float(active.std(ddof=1)) if len(active) > 1 else np.nan
     total = float(np.prod(1.0 + returns.to_numpy()) - 1.0)
     bench_total = float(np.prod(1.0 + bench.to_numpy()) - 1.0)
     return {
+        "benchmark_days": int(covered.sum()),
         "benchmark_total_return": bench_total,
         "excess_return": total - bench_total,
         "tracking_error": tracking * np.sqrt(TRADING_DAYS),
