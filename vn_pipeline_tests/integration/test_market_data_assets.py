@@ -18,6 +18,7 @@ from vn_pipeline.defs.resources import MarketSourceResource, WarehouseResource
 from vn_pipeline.lib.market.timezone import VN_TZ
 from vn_pipeline.lib.sources.simulator.market import MarketSimulator, SimulatorConfig
 from vn_pipeline.runs import run_window
+from vn_pipeline_tests.databases import own_database
 from vn_pipeline_tests.instances import postgres_instance
 from vn_pipeline_tests.real_data import VN_REAL, needs_vn_real
 
@@ -61,7 +62,16 @@ def _snapshot(url: str) -> dict[str, list]:
     return snapshot
 
 
-def test_window_materializes_every_table_and_passes_every_check(warehouse_url, instance):
+@pytest.fixture(scope="module")
+def own_url(warehouse_url: str) -> Iterator[str]:
+    """A database of its own: the checks read the days before the window too (a previous close), and other
+    tests leave real vendor bars of other symbols there."""
+    with own_database(warehouse_url, "market_window") as url:
+        yield url
+
+
+def test_window_materializes_every_table_and_passes_every_check(own_url, instance):
+    warehouse_url = own_url
     resources = _resources(warehouse_url, intraday_since=LAST.isoformat())
     outcome = run_window(defs, "market_data", FIRST, LAST, instance, resources=resources)
     assert outcome.success
@@ -94,7 +104,8 @@ def test_window_materializes_every_table_and_passes_every_check(warehouse_url, i
     assert materialized is not None
 
 
-def test_rerunning_a_window_gives_identical_tables(warehouse_url, instance):
+def test_rerunning_a_window_gives_identical_tables(own_url, instance):
+    warehouse_url = own_url
     resources = _resources(warehouse_url, intraday_since=LAST.isoformat())
     before = _snapshot(warehouse_url)
     assert before["raw_ticks"], "runs after the first test's window"
@@ -255,8 +266,8 @@ def test_a_feed_breaking_rules_above_the_limit_blocks_downstream_bars(tmp_path, 
     ]
 
 
-def test_stored_minute_bars_read_back_in_market_time_inside_sessions(warehouse_url):
-    bars = WarehouseResource(database_url=warehouse_url).read_partition("market.ohlcv_1m", LAST, LAST)
+def test_stored_minute_bars_read_back_in_market_time_inside_sessions(own_url):
+    bars = WarehouseResource(database_url=own_url).read_partition("market.ohlcv_1m", LAST, LAST)
     assert len(bars) and str(bars["ts"].dt.tz) == "Asia/Ho_Chi_Minh"
     minutes = bars["ts"].dt.strftime("%H:%M")
     assert minutes.between("09:00", "14:59").all()
