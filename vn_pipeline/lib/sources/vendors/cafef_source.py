@@ -63,9 +63,7 @@ class CafefSource:
 
     @cached_property
     def symbols(self) -> list[str]:
-        return sorted(
-            p.parent.name for p in self.directory.glob(f"*/{PRICES_FILE}") if p.parent.name not in _NOT_STOCKS
-        )
+        return stock_symbols(self.directory)
 
     @property
     def metadata(self) -> dict[str, object]:
@@ -166,15 +164,17 @@ def _fingerprint(directory: Path, index_dir: Path | None) -> tuple:
     return tuple((str(p), stat.st_size, stat.st_mtime_ns) for p in paths for stat in [p.stat()])
 
 
+def stock_symbols(directory: Path) -> list[str]:
+    """The folder's symbols: every <SYMBOL>/PriceHistory.csv but the vendor's index."""
+    return sorted(p.parent.name for p in directory.glob(f"*/{PRICES_FILE}") if p.parent.name not in _NOT_STOCKS)
+
+
 def covered_days(directory: Path) -> tuple[date, date]:
     """First and last date any stock file of the folder holds, from each file's first and last rows only (files
-    are sorted one way or the other): the window a run over the whole history asks for, without parsing it."""
+    are sorted one way or the other): the window a run over the whole history asks for, without reading it."""
     days: list[date] = []
-    for path in directory.glob(f"*/{PRICES_FILE}"):
-        if path.parent.name in _NOT_STOCKS:
-            continue
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-        for line in (lines[1:2] + lines[-1:]) if len(lines) > 1 else []:
+    for symbol in stock_symbols(directory):
+        for line in _edge_rows(directory / symbol / PRICES_FILE):
             try:
                 days.append(datetime.strptime(line.split(",", 1)[0], "%d/%m/%Y").date())
             except ValueError:
@@ -182,6 +182,17 @@ def covered_days(directory: Path) -> tuple[date, date]:
     if not days:
         raise FileNotFoundError(f"no <SYMBOL>/{PRICES_FILE} with a dated row in {directory}")
     return min(days), max(days)
+
+
+def _edge_rows(path: Path, tail_bytes: int = 4096) -> list[str]:
+    """The first and the last data row of a CSV file, reading its head and its last few KB only."""
+    with path.open("rb") as f:
+        f.readline()  # header
+        first = f.readline()
+        f.seek(max(0, f.seek(0, 2) - tail_bytes))
+        tail = [row for row in f.read().splitlines() if row.strip()]
+    rows = [first, tail[-1]] if first.strip() and tail else []
+    return [r.decode("utf-8-sig", errors="replace") for r in rows]
 
 
 def _read_all(
