@@ -29,15 +29,15 @@ HISTORY_MODEL = {"train_days": 500, "valid_days": 120, "test_days": 250}
 MIN_CROSS_SECTION = 30
 
 
-def research_days_needed() -> int:
+def research_days_needed(model: dict[str, int] | None = None) -> int:
     """Trading days of history the research loop needs: the features' warm-up, then one full walk-forward split
-    under the model's default config (train, purge, valid, embargo, test) and the label span after it, so every
-    test day has a realized label to be scored against."""
+    under the model's config (the default, or ``model``'s overrides: train, purge, valid, embargo, test) and the
+    label span after it, so every test day has a realized label to be scored against."""
     from vn_pipeline.defs.ml.assets import ModelConfig
     from vn_pipeline.lib.features import WARMUP_DAYS
     from vn_pipeline.lib.ml.labels import label_span
 
-    c = ModelConfig()
+    c = ModelConfig(**(model or {}))
     return (
         WARMUP_DAYS
         + c.train_days
@@ -62,6 +62,11 @@ def run_demo(args: argparse.Namespace) -> tuple[int, list[tuple[str, WindowRun]]
               f"split); pass --history-days {needed} or more, or --no-research for the market data only",
               file=sys.stderr)  # fmt: skip
         return 2, []
+    if args.source == "cafef":
+        start, end = _history_window(args)
+        if args.research and (problem := _too_short_for_research(start, end)):
+            print(f"vn-pipeline demo: {problem}", file=sys.stderr)
+            return 2, []
     from vn_pipeline.instance import dagster_home
 
     home = dagster_home()
@@ -83,10 +88,10 @@ def run_demo(args: argparse.Namespace) -> tuple[int, list[tuple[str, WindowRun]]
     from vn_pipeline.defs.resources import MarketSourceResource, WarehouseResource
     from vn_pipeline.lib.features import WARMUP_DAYS
     from vn_pipeline.lib.market.calendar import last_trading_day_on_or_before, next_trading_day, previous_trading_day
+    from vn_pipeline.lib.sources.vendors.cafef_source import close_cafef
     from vn_pipeline.runs import run_job, run_window
 
     if args.source == "cafef":
-        start, end = _history_window(args)
         source = MarketSourceResource(kind="cafef", data_dir=args.data_dir, index_dir=args.index_dir or "")
         say(f"materializing market data for {start} → {end} from the CafeF exports in {args.data_dir} (index files: "
             f"{args.index_dir or 'none'}) on the Dagster instance in {home} ...")  # fmt: skip
@@ -133,6 +138,8 @@ def run_demo(args: argparse.Namespace) -> tuple[int, list[tuple[str, WindowRun]]
               lambda a=a, b=b: run_window(defs, "market_data", a, b, instance, resources=resources))
         for a, b in market
     )  # fmt: skip
+    if args.source == "cafef":
+        close_cafef()  # the research stages read the warehouse: free the parsed folder before they start
     if ok and args.research:
         if args.source == "cafef":
             model_start = next_trading_day(_first_cross_section(url, start, end), WARMUP_DAYS)
@@ -203,6 +210,21 @@ def _history_window(args: argparse.Namespace) -> tuple[date, date]:
     start = max(date.fromisoformat(args.start) if args.start else first, CALENDAR_START)
     end = date.fromisoformat(args.end) if args.end else last
     return (start if is_trading_day(start) else next_trading_day(start)), last_trading_day_on_or_before(end)
+
+
+def _too_short_for_research(start: date, end: date) -> str | None:
+    """Why [start, end] cannot hold the research loop on vendor history, before any work is done."""
+    from vn_pipeline.lib.market.calendar import trading_days
+
+    days, needed = len(trading_days(start, end)), research_days_needed(HISTORY_MODEL)
+    if days >= needed:
+        return None
+    return (
+        f"{start} → {end} holds {days} trading days; the research loop on vendor history needs at least {needed} "
+        f"(the features' warm-up plus one yearly walk-forward split: train {HISTORY_MODEL['train_days']}, valid "
+        f"{HISTORY_MODEL['valid_days']}, test {HISTORY_MODEL['test_days']}); widen --start/--end, or pass "
+        "--no-research"
+    )
 
 
 def _first_cross_section(url: str, start: date, end: date) -> date:

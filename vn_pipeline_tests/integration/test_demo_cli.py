@@ -9,8 +9,9 @@ import pytest
 from psycopg import sql
 
 from vn_pipeline.cli import build_parser
-from vn_pipeline.demo import ROW_TABLES, research_days_needed, run_demo
+from vn_pipeline.demo import HISTORY_MODEL, ROW_TABLES, research_days_needed, run_demo
 from vn_pipeline.lib.features import WARMUP_DAYS
+from vn_pipeline.lib.sources.vendors import cafef_source
 from vn_pipeline_tests.databases import own_database
 from vn_pipeline_tests.real_data import VN_REAL, needs_vn_real
 
@@ -98,6 +99,17 @@ def test_the_demo_on_real_cafef_history_runs_a_year_per_run(
         days = conn.execute(query).fetchone()
         assert not conn.execute("SELECT 1 FROM market.untraded WHERE trading_date = '2025-02-03'").fetchall()
     assert days[0] >= 75 and days[1] >= 110
+    assert cafef_source._shared.cache_info().currsize == 0  # the parsed folder is not held past the market data
+
+
+@needs_vn_real
+def test_a_cafef_window_too_short_for_the_model_fails_before_any_work(capsys: pytest.CaptureFixture[str]):
+    args = ["demo", "--source", "cafef", "--data-dir", str(VN_REAL / "cafef"), "--start", "2024-01-02"]
+    code, outcomes = run_demo(build_parser().parse_args(args))
+    assert (code, outcomes) == (2, [])  # nothing started: no 15-minute market-data stage before the model fails
+    message = capsys.readouterr().err
+    assert "2024-01-02 → 2025-08-26 holds 410 trading days" in message
+    assert f"needs at least {research_days_needed(HISTORY_MODEL)}" in message and "--no-research" in message
 
 
 def test_the_cafef_demo_says_which_folder_it_needs(capsys: pytest.CaptureFixture[str]):

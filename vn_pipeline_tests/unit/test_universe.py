@@ -15,7 +15,6 @@ from vn_pipeline.lib.features.synthetic import random_market
 from vn_pipeline.lib.features.universe import liquidity_universe
 from vn_pipeline.lib.market.calendar import trading_days
 from vn_pipeline.lib.ml import walk_forward_splits
-from vn_pipeline.lib.ml.inputs import in_universe
 from vn_pipeline.lib.ml.labels import make_labels
 from vn_pipeline.lib.ml.predict import predict_walk_forward
 from vn_pipeline.lib.ml.train import walk_forward_train
@@ -146,6 +145,12 @@ def test_a_window_computed_alone_from_its_lookback_equals_the_full_history(marke
 PARAMS = {"objective": "regression", "num_leaves": 7, "learning_rate": 0.1, "min_data_in_leaf": 20, "verbose": -1}
 
 
+def _in_universe(features: pd.DataFrame, universe: pd.DataFrame) -> pd.DataFrame:
+    """What ml/inputs' server-side semi-join on features.universe keeps, in the features' order."""
+    keys = pd.MultiIndex.from_frame(features[["trading_date", "symbol"]])
+    return features[keys.isin(pd.MultiIndex.from_frame(universe[["trading_date", "symbol"]]))].reset_index(drop=True)
+
+
 def _walk_forward(market: tuple[pd.DataFrame, pd.DataFrame, pd.Series]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(universe, out-of-sample predictions) the way ml/models and ml/predictions make them: features of the
     universe members only, labels from every bar, one model per split, each test day scored by the newest
@@ -153,7 +158,7 @@ def _walk_forward(market: tuple[pd.DataFrame, pd.DataFrame, pd.Series]) -> tuple
     bars, flows, index = market
     days = _days(bars)
     universe = _universe(bars)
-    features = in_universe(compute_features(bars, flows, index, start=days[60]), universe)
+    features = _in_universe(compute_features(bars, flows, index, start=days[60]), universe)
     labels = make_labels(bars, entry="open", horizon_days=2)
     dates = sorted(features["trading_date"].unique())
     splits = walk_forward_splits(dates, train_days=80, valid_days=30, test_days=30)

@@ -29,12 +29,6 @@ def universe_features(conn: psycopg.Connection[Any], start: date, end: date) -> 
     return features.sort_values(KEYS, kind="stable").reset_index(drop=True)
 
 
-def in_universe(features: pd.DataFrame, universe: pd.DataFrame) -> pd.DataFrame:
-    """The rows of ``features`` whose (trading_date, symbol) is in ``universe``, in the features' order."""
-    keys = pd.MultiIndex.from_frame(features[KEYS])
-    return features[keys.isin(pd.MultiIndex.from_frame(universe[KEYS]))].reset_index(drop=True)
-
-
 def _labels(
     conn: psycopg.Connection[Any], start: date, end: date, horizon: int, entry: str, normalization: str | None
 ) -> pd.DataFrame:
