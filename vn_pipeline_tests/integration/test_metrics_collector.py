@@ -1,15 +1,23 @@
 """The exporter's collector against a real warehouse and a real Dagster instance: every figure compared with what
-the planted rows and runs imply (vn_pipeline_tests/metrics_data.py), computed here by other means."""
+the planted rows and runs imply (vn_pipeline_tests/metrics_data.py), computed here by other means; then a real
+Prometheus server scraping the exporter, with the repository's alert rules loaded."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import socket
+import subprocess
+import time
+import urllib.parse
+import urllib.request
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest, start_http_server
 
 from vn_pipeline.lib.metrics import clock
 from vn_pipeline.lib.warehouse import migrate
@@ -17,6 +25,7 @@ from vn_pipeline.metrics_server import build_registry
 from vn_pipeline_tests import metrics_data as data
 from vn_pipeline_tests.databases import own_database
 from vn_pipeline_tests.instances import postgres_instance
+from vn_pipeline_tests.prometheus_tools import RULES_DIR, require_binary
 
 HCM = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = dt.datetime(2026, 12, 2, 10, 0, tzinfo=HCM)  # Wednesday morning: Monday is 2 trading days old
@@ -100,8 +109,9 @@ def test_dagster_figures(registry: CollectorRegistry) -> None:
     # the blocking check's failure fails its runs
     assert v("vn_pipeline_runs_total", job="metrics_bars", status="FAILURE") == 2
     assert v("vn_pipeline_runs_total", job="metrics_model", status="SUCCESS") == 1
-    assert v("vn_pipeline_runs_total", job="metrics_broken", status="FAILURE") == 1
-    assert v("vn_pipeline_runs_total", job="metrics_broken", status="SUCCESS") == 0
+    assert v("vn_pipeline_runs_total", job="metrics_bars", status="SUCCESS") == 0
+    assert v("vn_pipeline_runs_total", job="metrics_broken", status="FAILURE") == 0  # bounded: every job, even idle
+    assert v("vn_pipeline_run_duration_seconds", job="metrics_broken") is None
     assert 0 < v("vn_pipeline_run_duration_seconds", job="metrics_model") < 120
 
 
@@ -116,3 +126,70 @@ def test_a_source_that_cannot_be_read_is_reported_not_raised(warehouse_url: str)
 def test_no_instance_serves_the_warehouse_alone(warehouse_url: str) -> None:
     registry = build_registry(warehouse_url, None, None, data.LIMITS, now=lambda: NOW)
     assert value(registry, "vn_pipeline_metrics_source_up", source="dagster") == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _api(port: int, path: str, **params: str) -> dict:
+    url = f"http://127.0.0.1:{port}/api/v1/{path}?{urllib.parse.urlencode(params)}"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.load(response)["data"]
+
+
+def _wait_for(probe: Callable[[], object], what: str, seconds: float = 45) -> object:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            found = probe()
+        except OSError:  # the server is still starting
+            found = None
+        if found:
+            return found
+        time.sleep(0.5)
+    raise AssertionError(f"Prometheus never showed {what}")
+
+
+def test_a_real_prometheus_scrapes_the_exporter_and_fires_the_rules(
+    registry: CollectorRegistry, tmp_path: Path
+) -> None:
+    binary = require_binary("prometheus")
+    exporter_port, prometheus_port = _free_port(), _free_port()
+    server, thread = start_http_server(exporter_port, addr="127.0.0.1", registry=registry)
+    config = tmp_path / "prometheus.yml"
+    config.write_text(
+        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+        f"rule_files: ['{RULES_DIR / 'vn_pipeline.rules.yml'}']\n"
+        "scrape_configs:\n"
+        "  - job_name: vn_pipeline\n"
+        f"    static_configs: [{{targets: ['127.0.0.1:{exporter_port}']}}]\n"
+    )
+    command = [binary, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'data'}",
+               f"--web.listen-address=127.0.0.1:{prometheus_port}"]  # fmt: skip
+    prometheus = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        nav = _wait_for(lambda: _api(prometheus_port, "query", query="vn_pipeline_strategy_nav")["result"], "the NAV")
+        assert nav[0]["metric"]["strategy"] == "topk" and float(nav[0]["value"][1]) == data.EQUITY[-1]
+        assert nav[0]["metric"]["job"] == "vn_pipeline"
+        rate = _api(prometheus_port, "query", query='vn_pipeline_quarantine_rate{rule="price_band"}')["result"]
+        assert float(rate[0]["value"][1]) == pytest.approx(2 / 11)
+        fresh = _api(prometheus_port, "query", query='vn_pipeline_asset_freshness_trading_days{asset="metrics/bars"}')
+        assert float(fresh["result"][0]["value"][1]) == 2
+
+        def firing() -> set[str]:
+            alerts = _api(prometheus_port, "alerts")["alerts"]
+            return {a["labels"]["alertname"] for a in alerts if a["state"] == "firing"}
+
+        # VaR 4.5% > the 3% limit; the blocking check bars_sane failed; drawdown -25% beyond -20%
+        expected = {"VaRBeyondLimit", "BlockingCheckFailed", "DrawdownBeyondLimit"}
+        fired = _wait_for(lambda: firing() >= expected and firing(), "the alerts")
+        assert "WarnCheckFailed" not in fired  # the WARN check passed
+        assert "MetricsSourceDown" not in fired
+    finally:
+        prometheus.terminate()
+        prometheus.wait(timeout=30)
+        server.shutdown()
+        thread.join(timeout=10)
