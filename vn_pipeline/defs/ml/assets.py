@@ -25,7 +25,7 @@ from vn_pipeline.lib.ml.gate import approve
 from vn_pipeline.lib.ml.inputs import evaluate_predictions, training_data, universe_features
 from vn_pipeline.lib.ml.labels import Entry
 from vn_pipeline.lib.ml.predict import predict_walk_forward, score_window
-from vn_pipeline.lib.ml.registry import load_models, save_models
+from vn_pipeline.lib.ml.registry import load_models, save_evaluation, save_models
 from vn_pipeline.lib.ml.train import walk_forward_train
 from vn_pipeline.lib.ml.walk_forward import walk_forward_splits
 from vn_pipeline.lib.paths import state_dir
@@ -148,11 +148,12 @@ def predictions(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
 def evaluation(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """IC, ICIR, Rank IC and Rank ICIR of the stored predictions against realized T+2 labels, overall and per
     month, with coverage. For scale, Qlib's LightGBM on Alpha158/CSI300: IC 0.045, Rank IC 0.047; on real
-    data an IC far above ~0.1 calls for a leakage hunt, not a celebration."""
+    data an IC far above ~0.1 calls for a leakage hunt, not a celebration. The daily and monthly series are stored
+    in ml.evaluation_daily and ml.evaluation_monthly."""
     with warehouse.connect() as conn:
         report, daily, first, last = evaluate_predictions(conn)
-    if len(daily):
-        warehouse.write_partition("ml.evaluation_daily", daily, first, last)
+        if len(daily):
+            save_evaluation(conn, daily, report.monthly, first, last)  # the series as data, for SQL and Grafana
     context.log.info(f"ml/evaluation: {report.summary}")
     return dg.MaterializeResult(
         metadata={

@@ -76,6 +76,16 @@ def monthly_ic(daily: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
+MONTHLY_COLUMNS = ["month", "n_days", "ic_mean", "rank_ic_mean", "icir", "rank_icir"]
+
+
+def monthly_series(monthly: pd.DataFrame) -> pd.DataFrame:
+    """``monthly_ic``'s table as ml.evaluation_monthly stores it: each month as its first day (a date column the
+    partition writes can replace a window of)."""
+    out = monthly.assign(month=pd.to_datetime(monthly["month"].astype(str) + "-01").dt.date)
+    return out.astype({"n_days": "int64"})[MONTHLY_COLUMNS]
+
+
 def coverage(predictions: pd.DataFrame, tradable: pd.DataFrame) -> pd.DataFrame:
     """Per day: tradable names, of which scored, and the share (1.0 = every tradable symbol has a score)."""
     t = tradable[KEYS].drop_duplicates()

@@ -56,4 +56,7 @@ def evaluate_predictions(conn: psycopg.Connection[Any]) -> tuple[EvaluationRepor
     tradable = read_partition(conn, "features.universe", first, last, columns=KEYS)
     report = evaluate(preds, labels, tradable=tradable, horizon_days=model.horizon_days)
     daily = report.daily.merge(report.coverage, on="trading_date", how="left")
+    # Which model each day's IC is of: the one that scored most of that day's names (one, unless a day mixes).
+    day_model = preds.groupby("trading_date")["model_id"].agg(lambda ids: ids.value_counts().index[0])
+    daily = daily.merge(day_model.reset_index(), on="trading_date", how="left")
     return report, daily, first, last

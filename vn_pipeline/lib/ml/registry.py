@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
+import pandas as pd
 import psycopg
 
+from vn_pipeline.lib.ml.evaluation import monthly_series
 from vn_pipeline.lib.ml.model_store import TrainedModel
+from vn_pipeline.lib.warehouse.writes import write_partition
 
 
 def save_models(
@@ -71,3 +75,16 @@ def evaluation_totals(conn: psycopg.Connection[Any]) -> tuple[int, float, float,
         "SELECT count(*), avg(ic), stddev_samp(ic), avg(rank_ic), stddev_samp(rank_ic), avg(coverage)"
         " FROM ml.evaluation_daily"
     ).fetchone()
+
+
+def save_evaluation(
+    conn: psycopg.Connection[Any], daily: pd.DataFrame, monthly: pd.DataFrame, first: date, last: date
+) -> tuple[int, int]:
+    """ml/evaluation's series over the predictions' span [first, last], in one transaction: the daily IC rows
+    (ml.evaluation_daily) and the monthly table (``monthly_ic``, into ml.evaluation_monthly). Both replace the
+    span's rows, so a re-run never duplicates; returns (daily rows, monthly rows)."""
+    months = monthly_series(monthly)
+    with conn.transaction():
+        n_daily = write_partition(conn, "ml.evaluation_daily", daily, first, last)
+        n_monthly = write_partition(conn, "ml.evaluation_monthly", months, first.replace(day=1), last, "month")
+    return n_daily, n_monthly
