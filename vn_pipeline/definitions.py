@@ -5,9 +5,14 @@ import dagster as dg
 from vn_pipeline.defs.automation.jobs import JOBS
 from vn_pipeline.defs.automation.run_health import dead_run_sensor
 from vn_pipeline.defs.automation.schedules import daily_close_schedule
-from vn_pipeline.defs.automation.sensors import daily_close_chain_sensor, landing_file_sensor
+from vn_pipeline.defs.automation.sensors import (
+    daily_close_chain_sensor,
+    dbt_marts_after_close_sensor,
+    landing_file_sensor,
+)
 from vn_pipeline.defs.backtest.assets import ASSETS as BACKTEST_ASSETS
 from vn_pipeline.defs.backtest.checks import CHECKS as BACKTEST_CHECKS
+from vn_pipeline.defs.dbt.assets import ASSETS as DBT_ASSETS
 from vn_pipeline.defs.features.assets import ASSETS as FEATURE_ASSETS
 from vn_pipeline.defs.features.checks import CHECKS as FEATURE_CHECKS
 from vn_pipeline.defs.market_data.action_checks import CHECKS as ACTION_CHECKS
@@ -21,7 +26,7 @@ from vn_pipeline.defs.risk.assets import ASSETS as RISK_ASSETS
 from vn_pipeline.defs.risk.checks import CHECKS as RISK_CHECKS
 
 defs = dg.Definitions(
-    assets=[*MARKET_ASSETS, *FEATURE_ASSETS, *ML_ASSETS, *BACKTEST_ASSETS, *RISK_ASSETS],
+    assets=[*MARKET_ASSETS, *FEATURE_ASSETS, *ML_ASSETS, *BACKTEST_ASSETS, *RISK_ASSETS, *DBT_ASSETS],
     asset_checks=[
         *MARKET_CHECKS,
         *CALENDAR_CHECKS,
@@ -33,6 +38,6 @@ defs = dg.Definitions(
     ],
     jobs=JOBS,
     schedules=[daily_close_schedule],
-    sensors=[landing_file_sensor, daily_close_chain_sensor, dead_run_sensor],
+    sensors=[landing_file_sensor, daily_close_chain_sensor, dbt_marts_after_close_sensor, dead_run_sensor],
     resources=build_resources(),
 )

@@ -1,11 +1,11 @@
-"""Resources: the warehouse and the market-data source. The only place they are instantiated.
+"""Resources: the warehouse, the market-data source and dbt. The only place they are instantiated.
 
 Every setting has a working default, so the demo runs with no configuration at all; environment variables
 override them (read here, never inside assets).
 """
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from functools import cache
@@ -15,7 +15,10 @@ from typing import Literal
 import dagster as dg
 import pandas as pd
 import psycopg
+from dagster_dbt import DbtCliInvocation, DbtCliResource
+from psycopg import conninfo
 
+from vn_pipeline.defs.dbt.project import DBT_DIR, dbt_executable
 from vn_pipeline.lib import warehouse
 from vn_pipeline.lib.market.calendar import last_trading_day_on_or_before, previous_trading_day
 from vn_pipeline.lib.paths import state_dir
@@ -77,6 +80,51 @@ class WarehouseResource(dg.ConfigurableResource):
         """Stored closes each day of [start, end] can be compared with (see ``lib.warehouse.reads``)."""
         with self.connect() as conn:
             return closes_before(conn, start, end)
+
+
+@contextmanager
+def _dbt_profile_env(url: str, schema: str) -> Iterator[None]:
+    """dbt/profiles.yml reads its connection from VN_PIPELINE_DBT_*: set them from ``url`` while one dbt invocation
+    starts (its subprocess and dagster-dbt's in-process adapter copy the environment then), and put the previous
+    values back. The password goes only into that environment: never into a file, a log line or the resource's
+    config (the UI shows ``database_url`` as the EnvVar's name)."""
+    params = conninfo.conninfo_to_dict(url)
+    values = {
+        "VN_PIPELINE_DBT_HOST": str(params.get("host") or "127.0.0.1"),
+        "VN_PIPELINE_DBT_PORT": str(params.get("port") or 5432),
+        "VN_PIPELINE_DBT_USER": str(params.get("user") or "postgres"),
+        "VN_PIPELINE_DBT_PASSWORD": str(params.get("password") or ""),
+        "VN_PIPELINE_DBT_DBNAME": str(params.get("dbname") or "vn_pipeline"),
+        "VN_PIPELINE_DBT_SCHEMA": schema,
+    }
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+class WarehouseDbtResource(DbtCliResource):
+    """The dbt CLI over dbt/ against the warehouse at ``database_url``, resolved as WarehouseResource does (unset →
+    the embedded server; migrated first, so dbt's sources exist)."""
+
+    database_url: str | None = None
+    target_schema: str = "analytics"  # where the models land; the dbt assets' keys are analytics/<model>
+
+    def cli(self, args: Sequence[str], **kwargs: object) -> DbtCliInvocation:
+        with _dbt_profile_env(_migrated_url(self.database_url), self.target_schema):
+            return super().cli(args, **kwargs)
+
+
+def dbt_resource(database_url: str | dg.EnvVar | None = None) -> WarehouseDbtResource:
+    return WarehouseDbtResource(
+        project_dir=str(DBT_DIR), profiles_dir=str(DBT_DIR), dbt_executable=dbt_executable(), database_url=database_url
+    )
 
 
 @cache
@@ -161,11 +209,11 @@ class RiskLimitsResource(dg.ConfigurableResource):
 
 
 def build_resources() -> dict[str, object]:
+    # an EnvVar, not its value: the UI's resource page then shows the variable's name, never the password
+    database_url = dg.EnvVar(warehouse.ENV_VAR) if os.environ.get(warehouse.ENV_VAR) else None
     return {
-        # an EnvVar, not its value: the UI's resource page then shows the variable's name, never the password
-        "warehouse": WarehouseResource(
-            database_url=dg.EnvVar(warehouse.ENV_VAR) if os.environ.get(warehouse.ENV_VAR) else None
-        ),
+        "warehouse": WarehouseResource(database_url=database_url),
+        "dbt": dbt_resource(database_url),
         "market_source": MarketSourceResource(
             kind=os.environ.get("VN_PIPELINE_SOURCE", "simulator"),
             universe=os.environ.get("VN_PIPELINE_UNIVERSE", "vn30"),

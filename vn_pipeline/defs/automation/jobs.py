@@ -21,6 +21,9 @@ evaluate = dg.define_asset_job("evaluate", selection=dg.AssetSelection.assets(["
 backtest = dg.define_asset_job("backtest", selection=dg.AssetSelection.groups("backtest"))
 risk = dg.define_asset_job("risk", selection=dg.AssetSelection.groups("risk"), partitions_def=trading_day_partitions)
 
+# The dbt models (group analytics = their schema) and their tests, rebuilt whole over every stored day.
+dbt_marts = dg.define_asset_job("dbt_marts", selection=dg.AssetSelection.groups("analytics"))
+
 landing_file_ingest = dg.define_asset_job(
     "landing_file_ingest",
     selection=dg.AssetSelection.assets(
@@ -29,4 +32,6 @@ landing_file_ingest = dg.define_asset_job(
     partitions_def=trading_day_partitions,
 )
 
-JOBS = [market_daily_close, market_data, features, predict, train, evaluate, backtest, risk, landing_file_ingest]
+JOBS = [
+    market_daily_close, market_data, features, predict, train, evaluate, backtest, risk, landing_file_ingest, dbt_marts,
+]  # fmt: skip

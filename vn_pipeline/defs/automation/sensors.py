@@ -1,12 +1,13 @@
-"""Sensors: one ingest run per new vnstock-format intraday file dropped into the landing directory, and the
-chain that follows a successful daily close with the backtests and then that day's risk report."""
+"""Sensors: one ingest run per new vnstock-format intraday file dropped into the landing directory, the chain that
+follows a successful daily close with the backtests and then that day's risk report, and the dbt marts' rebuild
+after every run that changed the market tables."""
 
 import json
 from pathlib import Path
 
 import dagster as dg
 
-from vn_pipeline.defs.automation.jobs import backtest, landing_file_ingest, market_daily_close, risk
+from vn_pipeline.defs.automation.jobs import backtest, dbt_marts, landing_file_ingest, market_daily_close, risk
 from vn_pipeline.defs.partitions import trading_day_partitions
 from vn_pipeline.defs.resources import MarketSourceResource
 from vn_pipeline.lib.sources.vendors.landing import scan_landing_dir
@@ -109,3 +110,21 @@ def daily_close_chain_sensor(context: dg.RunStatusSensorContext) -> dg.RunReques
             tags={CLOSE_DAY_TAG: day, CLOSE_RUN_TAG: close_run, BACKTEST_RUN_TAG: run.run_id},
         )
     return dg.SkipReason(f"{run.job_name} is not part of the daily-close chain")
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[market_daily_close, landing_file_ingest],
+    request_job=dbt_marts,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def dbt_marts_after_close_sensor(context: dg.RunStatusSensorContext) -> dg.RunRequest | dg.SkipReason:
+    """After a successful close (or a landed file's ingest, which rewrites its day) the dbt marts are rebuilt once
+    (run key = the run that changed the data). A separate sensor from the close chain: the marts read only the
+    market tables, so they need not wait for the backtests, and a failed dbt build does not hold up risk/report.
+    The marts are whole-history tables, so a backfill's runs each request a rebuild too: redundant, never wrong."""
+    run = context.dagster_run
+    if run.status != dg.DagsterRunStatus.SUCCESS:
+        return dg.SkipReason(f"{run.job_name} run {run.run_id} ended {run.status.value}: marts not rebuilt")
+    day = _close_day(run) or "unpartitioned"
+    return dg.RunRequest(run_key=f"marts/{run.run_id}", tags={CLOSE_DAY_TAG: day, CLOSE_RUN_TAG: run.run_id})
