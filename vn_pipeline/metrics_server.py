@@ -278,12 +278,13 @@ def serve_metrics(port: int = DEFAULT_PORT, host: str = "127.0.0.1") -> None:
     """Serve the metrics of the project's warehouse and Dagster instance on http://host:port/metrics until
     interrupted."""
     from vn_pipeline.instance import dagster_home
-    from vn_pipeline.lib.warehouse import database_url
+    from vn_pipeline.lib.warehouse import database_url, migrate
 
     dagster_home()
     from vn_pipeline.definitions import defs
 
     url = database_url()
+    migrate(url)  # a fresh home's warehouse has no tables yet: serve its (empty) figures, not errors
     os.environ.setdefault("VN_PIPELINE_DATABASE_URL", url)
     with dg.DagsterInstance.get() as instance:
         server, thread = start_http_server(port, addr=host, registry=build_registry(url, instance, defs))
