@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import date
 from email import policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -293,3 +294,48 @@ def test_send_retries_with_exponential_backoff(receivers):
     failed = send(channel, "t2", "b", "warning", attempts=2, backoff_seconds=0.0, sleep=lambda _: None)
     http.failing = False
     assert not failed.sent and failed.attempts == 2 and "error=500" in (failed.error or "")
+
+
+def test_risk_trading_alerts_alert_once_per_failing_day(instance, alerts_url, receivers, monkeypatch):
+    """The project's risk/report trading-alert checks over a 3-day window (one range run): each failing day is
+    its own alert, from the days the check names in its metadata."""
+    from vn_pipeline.definitions import defs as project
+    from vn_pipeline.defs.resources import MarketSourceResource, RiskLimitsResource
+    from vn_pipeline.runs import run_window
+
+    http, _, _ = receivers
+    monkeypatch.setenv("VN_PIPELINE_ALERT_URLS", f"json://127.0.0.1:{http.port}/trading")
+    monkeypatch.setenv("VN_PIPELINE_ALERT_QUIET_MINUTES", "0")  # every day's alert at once (no grouping)
+    days = [date(2025, 6, d) for d in (2, 3, 4, 5, 6)]
+    # -3%, -4.1%, -7.5% (a day's loss beyond 5%; drawdown -14%), -4.7% (drawdown -18%): four losing days
+    equity = [100.0, 97.0, 93.0, 86.0, 82.0]
+    with psycopg.connect(alerts_url) as conn:
+        for day, value in zip(days, equity, strict=True):
+            conn.execute("INSERT INTO backtest.equity VALUES ('topk', %s, %s, 0)", (day, value))
+            if day >= days[2]:  # risk/report covered the window's three days
+                conn.execute("INSERT INTO risk.summary VALUES (%s, 'topk', 'nav', %s)", (day, value))
+    keys = {dg.AssetCheckKey(dg.AssetKey(["risk", "report"]), name) for name in
+            ("drawdown_within_alert_levels", "no_long_losing_streak", "day_loss_within_threshold")}  # fmt: skip
+    resources = {"warehouse": WarehouseResource(database_url=alerts_url), "risk_limits": RiskLimitsResource(),
+                 "market_source": MarketSourceResource(n_symbols=5)}  # fmt: skip
+    streak = {"ops": {"risk__report_no_long_losing_streak": {"config": {"losing_days": 3}}}}
+    run = run_window(project, "risk", days[2], days[4], instance, streak, resources, assets=set(), checks=keys)
+    assert sorted(run.warnings) == sorted(f"risk/report:{k.name}" for k in keys) and not run.errors
+    assert run.metadata["risk/report:drawdown_within_alert_levels"]["failed_days"] == ["2025-06-05", "2025-06-06"]
+
+    cursor, _ = _tick(instance, alerts_url, None)
+    _tick(instance, alerts_url, cursor)
+    titles = sorted(b["title"] for b in http.at("/trading"))
+    assert titles == [
+        "[warning] risk/report:day_loss_within_threshold failed on 2025-06-05",
+        "[warning] risk/report:drawdown_within_alert_levels failed on 2025-06-05",
+        "[warning] risk/report:drawdown_within_alert_levels failed on 2025-06-06",
+        "[warning] risk/report:no_long_losing_streak failed on 2025-06-05",
+        "[warning] risk/report:no_long_losing_streak failed on 2025-06-06",
+    ]
+    deepest = next(
+        b for b in http.at("/trading") if b["title"].endswith("drawdown_within_alert_levels failed on 2025-06-06")
+    )
+    assert "Rule: drawdown from peak not beyond -10%, -15%, -20%" in deepest["message"]
+    assert "trading_date=2025-06-06, strategy=topk, value=-0.18" in deepest["message"]
+    assert "threshold=-0.15" in deepest["message"]

@@ -1,5 +1,6 @@
 """Blocking checks on every traded backtest, run on the rows read back from the warehouse: cash never goes
-negative (no margin), and every stored fill respects the lot, band, T+2 and signal-timing rules."""
+negative (no margin), and every stored fill respects the lot, band, T+2 and signal-timing rules. WARN checks:
+the trading alerts (drawdown levels, losing streak, a day's loss) on the book's last day."""
 
 from datetime import date
 
@@ -9,6 +10,8 @@ from vn_pipeline.defs.backtest.assets import STRATEGY_ASSETS
 from vn_pipeline.defs.backtest.inputs import BacktestConfig
 from vn_pipeline.defs.common import table
 from vn_pipeline.defs.resources import WarehouseResource
+from vn_pipeline.defs.trading_alerts import Books, trading_alert_checks
+from vn_pipeline.lib.alerts.store import book_equity
 from vn_pipeline.lib.backtest import Rules
 from vn_pipeline.lib.backtest.audit import fill_violations
 from vn_pipeline.lib.backtest.inputs import bar_panels
@@ -54,7 +57,13 @@ def _checks_for(strategy: str, asset: dg.AssetsDefinition) -> list[dg.AssetCheck
             },
         )
 
-    return [cash_never_negative, fills_follow_exchange_rules]
+    def last_day(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> Books:
+        """The book as it stands after the backtest's last day: an alert is about now, not about 2013."""
+        with warehouse.connect() as conn:
+            equity = book_equity(conn, strategy)
+        return [(strategy, equity, list(equity.index[-1:]))]
+
+    return [cash_never_negative, fills_follow_exchange_rules, *trading_alert_checks(asset, last_day, partitioned=False)]
 
 
 CHECKS = [check for strategy, asset in STRATEGY_ASSETS.items() for check in _checks_for(strategy, asset)]

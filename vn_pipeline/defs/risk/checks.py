@@ -1,4 +1,5 @@
-"""WARN checks: the day's book against the risk limits in RiskLimitsResource (alerts once channels exist)."""
+"""WARN checks: the day's book against the risk limits in RiskLimitsResource, and the trading alerts (drawdown
+levels, losing streak, a day's loss) on each reported day; the alerts sensor turns their failures into alerts."""
 
 import dagster as dg
 import pandas as pd
@@ -7,6 +8,8 @@ from vn_pipeline.defs.common import table, window
 from vn_pipeline.defs.partitions import trading_day_partitions
 from vn_pipeline.defs.resources import RiskLimitsResource, WarehouseResource
 from vn_pipeline.defs.risk.assets import risk_report
+from vn_pipeline.defs.trading_alerts import Books, trading_alert_checks
+from vn_pipeline.lib.alerts.store import book_equity, reported_books
 from vn_pipeline.lib.risk.limits import drawdowns_as_losses, read_limit
 from vn_pipeline.lib.risk.report import DRAWDOWN, TOP1_WEIGHT, VAR_HIST_95
 from vn_pipeline.lib.risk.store import load_summary
@@ -61,4 +64,16 @@ def single_name_weight_within_limit(
     return _limit_result(rows, risk_limits.max_single_name_weight, "largest position weight <= max_single_name_weight")
 
 
-CHECKS = [drawdown_within_limit, var_within_limit, single_name_weight_within_limit]
+def _reported_books(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> Books:
+    """Each book the report covered in the window, judged on its reported days (its equity from the backtest)."""
+    start, end = window(context)
+    with warehouse.connect() as conn:
+        return [(s, book_equity(conn, s, end), days) for s, days in reported_books(conn, start, end).items()]
+
+
+CHECKS = [
+    drawdown_within_limit,
+    var_within_limit,
+    single_name_weight_within_limit,
+    *trading_alert_checks(risk_report, _reported_books, partitioned=True),
+]

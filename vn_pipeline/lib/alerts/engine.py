@@ -64,7 +64,8 @@ def _route(
     quiet_since = now - timedelta(minutes=settings.quiet_minutes)
     for channel in channels:
         status = "pending"
-        if notice.kind != "recovery" and channel and store.notified_since(conn, notice.subject, channel, quiet_since):
+        quiet = settings.quiet_minutes > 0 and notice.kind != "recovery"  # 0: every failure on its own
+        if quiet and channel and store.notified_since(conn, notice.subject, channel, quiet_since):
             status = "grouped"
         if not channel:
             status = "unrouted"
@@ -108,6 +109,8 @@ def record_check_outcomes(
 def record_run_failure(
     conn: psycopg.Connection[Any], settings: AlertSettings, notice: Notice, now: datetime, summary: TickSummary
 ) -> None:
+    if notice.source_event is not None and store.event_seen(conn, "run_failure", notice.source_event):
+        return  # read again after a cursor reset: alerted already (maybe on channels configured then)
     _route(conn, settings, notice, [c.label for c in settings.channels if c.takes(notice.severity)], now, summary)
     summary.run_failures += 1
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+import pandas as pd
 import psycopg
 from psycopg.types.json import Jsonb
 
@@ -149,3 +150,25 @@ def quarantine_count(conn: psycopg.Connection[Any], start: date, end: date) -> i
         "SELECT count(*) FROM market.quarantine WHERE trading_date BETWEEN %s AND %s", (start, end)
     ).fetchone()
     return int(row[0]) if row else 0
+
+
+def book_equity(conn: psycopg.Connection[Any], strategy: str, end: date | None = None) -> pd.Series:
+    """A backtest book's daily equity (backtest.equity) up to ``end`` (all of it when None), by trading date."""
+    rows = conn.execute(
+        "SELECT trading_date, equity FROM backtest.equity WHERE strategy = %s"
+        " AND (%s::date IS NULL OR trading_date <= %s::date) ORDER BY trading_date",
+        (strategy, end, end),
+    ).fetchall()
+    return pd.Series([e for _, e in rows], index=[d for d, _ in rows], dtype=float)
+
+
+def reported_books(conn: psycopg.Connection[Any], start: date, end: date) -> dict[str, list[date]]:
+    """The strategies risk/report covered in [start, end], each with its reported days."""
+    rows = conn.execute(
+        "SELECT DISTINCT strategy, trading_date FROM risk.summary WHERE trading_date BETWEEN %s AND %s ORDER BY 1, 2",
+        (start, end),
+    ).fetchall()
+    books: dict[str, list[date]] = {}
+    for strategy, day in rows:
+        books.setdefault(strategy, []).append(day)
+    return books
