@@ -8,7 +8,8 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
-from functools import cache
+from functools import cache, cached_property
+from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Literal
 
@@ -16,9 +17,10 @@ import dagster as dg
 import pandas as pd
 import psycopg
 from dagster_dbt import DbtCliInvocation, DbtCliResource
+from packaging.version import Version
 from psycopg import conninfo
 
-from vn_pipeline.defs.dbt.project import DBT_DIR, dbt_executable
+from vn_pipeline.defs.dbt.project import DBT_DIR, dbt_executable, is_local_dbt
 from vn_pipeline.lib import warehouse
 from vn_pipeline.lib.market.calendar import last_trading_day_on_or_before, previous_trading_day
 from vn_pipeline.lib.paths import state_dir
@@ -119,6 +121,14 @@ class WarehouseDbtResource(DbtCliResource):
     def cli(self, args: Sequence[str], **kwargs: object) -> DbtCliInvocation:
         with _dbt_profile_env(_migrated_url(self.database_url), self.target_schema):
             return super().cli(args, **kwargs)
+
+    @cached_property
+    def _cli_version(self) -> Version:
+        # dagster-dbt asks the executable (`dbt --version`, 3-4 s of CPU) once per resource instance, i.e. per run;
+        # the dbt next to this interpreter is the installed dbt-core, whose version the package metadata gives.
+        if is_local_dbt(self.dbt_executable):
+            return Version(installed_version("dbt-core"))
+        return super()._cli_version
 
 
 def dbt_resource(database_url: str | dg.EnvVar | None = None) -> WarehouseDbtResource:

@@ -1,7 +1,7 @@
-"""The dbt marts as Dagster assets: a market-data window on the simulated market, then the `dbt_marts` job on a
-real Dagster instance against the real embedded warehouse. Mart values are checked against numbers recomputed here
-in pandas from the same market rows; the dbt tests must come back as asset checks; a broken listing row must fail
-them. One full dbt build per module (dbt's start-up is most of the time)."""
+"""The dbt marts as Dagster assets: a market-data window on the simulated market with one broken listing planted,
+then the `dbt_marts` job on a real Dagster instance against the real embedded warehouse. Mart values are checked
+against numbers recomputed here in pandas from the same market rows; the dbt tests must come back as asset checks,
+passing except the one the broken row fails. One dbt build per module (dbt's start-up is most of its time)."""
 
 from collections.abc import Iterator
 from datetime import date
@@ -48,9 +48,27 @@ def _resources(url: str) -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def built(url: str, instance: dg.DagsterInstance) -> WindowRun:
+def planted(url: str, instance: dg.DagsterInstance) -> tuple[date, str]:
+    """The market window, then one broken listing: on the last day, one symbol's ceiling set one tick under its
+    close (a listing with the wrong reference price, as a vendor file can carry)."""
     market = run_window(defs, "market_data", FIRST, LAST, instance, resources=_resources(url))
     assert market.success
+    with psycopg.connect(url) as conn:
+        symbol, close = conn.execute(
+            "SELECT b.symbol, b.close FROM market.ohlcv_1d AS b JOIN market.listings AS l USING (trading_date, symbol)"
+            " WHERE b.trading_date = %s AND b.close < l.ceiling_price ORDER BY b.symbol LIMIT 1",
+            (LAST,),
+        ).fetchone()
+        conn.execute(
+            "UPDATE market.listings SET ceiling_price = %s WHERE trading_date = %s AND symbol = %s",
+            (close - 50, LAST, symbol),
+        )
+    return LAST, symbol
+
+
+@pytest.fixture(scope="module")
+def built(url: str, instance: dg.DagsterInstance, planted: tuple[date, str]) -> WindowRun:
+    """The one dbt build of this module (dbt's start-up is most of its time)."""
     return run_job(defs, "dbt_marts", instance, resources=_resources(url))
 
 
@@ -88,13 +106,17 @@ def test_the_marts_are_downstream_of_the_market_assets():
     assert {_key(model) for model in MARTS} <= job_keys
 
 
-def test_dbt_tests_come_back_as_passing_asset_checks(built: WindowRun):
-    assert built.success, built.checks_failed
-    assert built.checks_failed == []
+def test_dbt_tests_are_asset_checks_and_the_broken_row_fails_one(url: str, built: WindowRun, planted, instance):
+    """Every dbt test is an asset check of the model it tests; all pass but the price-band test, which the planted
+    listing breaks (a WARN test: the run succeeds, the failure is a warning with the offending row counted)."""
+    assert built.success
+    band = "analytics/mart_top_movers:assert_closes_inside_band"
+    assert built.checks_failed == [band] and built.warnings == [band]
+    assert built.metadata[band]["dagster_dbt/failed_row_count"] == 1
     passed = set(built.checks_passed)
     for check in (
         "analytics/mart_top_movers:assert_limit_counts_match_sources",
-        "analytics/mart_top_movers:assert_closes_inside_band",
+        "analytics/mart_top_movers:assert_movers_ranked_by_change",
         "analytics/mart_foreign_flows:assert_foreign_streaks_consistent",
         "analytics/mart_sector_daily:assert_sectors_cover_every_listed_bar",
         "analytics/mart_sector_daily:shares_sum_to_one_mart_sector_daily_value_share__trading_date",
@@ -102,7 +124,22 @@ def test_dbt_tests_come_back_as_passing_asset_checks(built: WindowRun):
         "analytics/mart_daily_market_summary:assert_breadth_adds_up",
     ):
         assert check in passed
-    assert len(passed) >= 40
+    defined = {
+        f"{key.asset_key.to_user_string()}:{key.name}"
+        for key in defs.get_repository_def().asset_graph.asset_check_keys
+        if key.asset_key.path[0] == "analytics"
+    }
+    assert passed | {band} == defined  # every dbt test of every model ran and reported
+    record = instance.get_latest_asset_check_evaluation_record(
+        dg.AssetCheckKey(_key("mart_top_movers"), "assert_closes_inside_band")
+    )
+    assert record is not None and record.event.asset_check_evaluation.passed is False
+    # the planted row is the one the mart flags: its close is now "above the ceiling", hence limit-up
+    day, symbol = planted
+    with psycopg.connect(url) as conn:
+        assert conn.execute(
+            "SELECT is_limit_up FROM analytics.mart_top_movers WHERE trading_date = %s AND symbol = %s", (day, symbol)
+        ).fetchone() == (True,)
 
 
 def test_top_movers_and_limit_counts_match_an_independent_count(url: str, bars: pd.DataFrame):
@@ -148,7 +185,8 @@ def test_sector_performance_and_rotation(url: str, bars: pd.DataFrame):
     previous = expected["rank"].groupby(level="sector").shift(1)
     later = previous.notna()
     assert mart.loc[later, "prev_change_rank"].tolist() == previous[later].astype(int).tolist()
-    assert (mart.loc[later, "rank_change"] == mart.loc[later, "prev_change_rank"] - mart.loc[later, "change_rank"]).all()
+    moved = mart.loc[later, "prev_change_rank"] - mart.loc[later, "change_rank"]
+    assert (mart.loc[later, "rank_change"] == moved).all()
     compounded = (1 + expected["change"]).groupby(level="sector").transform(lambda s: s.rolling(5, 1).apply(np.prod))
     np.testing.assert_allclose(mart["change_5d"].astype(float), compounded - 1, atol=1e-9)
 
@@ -192,21 +230,3 @@ def test_liquidity(url: str, bars: pd.DataFrame):
     np.testing.assert_allclose(
         mart.loc[known, "turnover"].astype(float), mart.loc[known, "volume"] / mart.loc[known, "shares_outstanding"]
     )
-
-
-def test_a_broken_listing_fails_the_dbt_tests_as_asset_checks(url: str, instance, built: WindowRun, bars):
-    """A listing whose ceiling sits one tick under the day's close: the rebuilt movers flag the close outside the
-    band (WARN), and the limit-up recount no longer matches the breadth summary that was not rebuilt (ERROR)."""
-    row = bars[(bars["close"] < bars["ceiling_price"]) & (bars["trading_date"] == LAST)].iloc[0]
-    with psycopg.connect(url) as conn:
-        conn.execute(
-            "UPDATE market.listings SET ceiling_price = %s WHERE trading_date = %s AND symbol = %s",
-            (int(row["close"]) - 50, row["trading_date"], row["symbol"]),
-        )
-    broken = run_job(defs, "dbt_marts", instance, resources=_resources(url), assets={_key("mart_top_movers")})
-    assert "analytics/mart_top_movers:assert_closes_inside_band" in broken.warnings
-    assert "analytics/mart_top_movers:assert_limit_counts_match_sources" in broken.errors
-    records = instance.get_latest_asset_check_evaluation_record(
-        dg.AssetCheckKey(_key("mart_top_movers"), "assert_closes_inside_band")
-    )
-    assert records is not None and records.event.asset_check_evaluation.passed is False

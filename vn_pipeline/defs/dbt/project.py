@@ -32,6 +32,10 @@ def dbt_executable() -> str:
     return str(local) if local.exists() else (shutil.which("dbt") or "dbt")
 
 
+def is_local_dbt(executable: str) -> bool:
+    return Path(executable) == Path(sys.executable).parent / "dbt"
+
+
 def fingerprint(project_dir: Path = DBT_DIR) -> str:
     digest = hashlib.sha256(version("dbt-core").encode())
     for name in _PARSED:
@@ -55,6 +59,7 @@ def _parse(project_dir: Path, target: Path) -> None:
     if result.returncode != 0 or not (scratch / "manifest.json").exists():
         shutil.rmtree(scratch, ignore_errors=True)
         raise RuntimeError(f"dbt parse of {project_dir} failed:\n{result.stdout[-4000:]}{result.stderr[-2000:]}")
+    scratch.chmod(0o755)  # mkdtemp's 0700 would hide the manifest from another user running the same checkout
     try:
         scratch.rename(target)
     except OSError:  # another process got there first with the same fingerprint: same manifest, keep theirs
