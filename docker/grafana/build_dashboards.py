@@ -545,7 +545,7 @@ def pipeline() -> db.Dashboard:
     return _dashboard(
         "vn-pipeline-health",
         "vn_pipeline · Data and pipeline health",
-        "Freshness of every asset, asset checks, quarantine by rule and run outcomes and durations.",
+        "Freshness of every asset, asset checks, quarantine by rule, alerts, run outcomes and durations.",
         [
             (
                 "Freshness",
@@ -636,6 +636,30 @@ def pipeline() -> db.Dashboard:
                         "Quarantined rows by rule (Prometheus)",
                         promql("vn_pipeline_quarantine_rows", "{{rule}}"),
                         "short",
+                    ),
+                ],
+            ),
+            (
+                "Alerts",
+                [
+                    stat_panel(
+                        "Alerts not delivered",
+                        Sql("""
+                            SELECT count(*) AS undelivered FROM ops.alerts WHERE status IN ('pending', 'failed')
+                        """),
+                        "none",
+                        description="Pending or failed on a channel: the sensor retries them on its ticks.",
+                    ),
+                    table_panel(
+                        "Recent alerts",
+                        Sql("""
+                            SELECT created_at, severity, kind, subject, partition_key, status, channel, attempts,
+                            last_error
+                            FROM ops.alerts WHERE $__timeFilter(created_at) ORDER BY id DESC LIMIT 100
+                        """),
+                        {"created_at": "dateTimeAsIso"},
+                        w=20,
+                        description="ops.alerts: one row per notice and channel (`vn-pipeline alerts` lists them).",
                     ),
                 ],
             ),

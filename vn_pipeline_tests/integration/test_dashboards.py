@@ -10,7 +10,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -23,6 +23,8 @@ from psycopg import sql
 from vn_pipeline.definitions import defs
 from vn_pipeline.defs.backtest.assets import topk
 from vn_pipeline.defs.resources import MarketSourceResource, WarehouseResource
+from vn_pipeline.lib.alerts.messages import Notice
+from vn_pipeline.lib.alerts.store import insert_notice
 from vn_pipeline.lib.market.calendar import next_trading_day, previous_trading_day
 from vn_pipeline.lib.market_data.tick_rules import validate_ticks
 from vn_pipeline.lib.warehouse import migrate
@@ -98,7 +100,8 @@ def _seed_predictions(url: str) -> None:
 
 
 def _quarantine_a_bad_tick(url: str) -> None:
-    """A vendor tick above the day's ceiling, through the pipeline's own tick rules into market.quarantine."""
+    """A vendor tick above the day's ceiling, through the pipeline's own tick rules into market.quarantine, and
+    its alert in ops.alerts."""
     with psycopg.connect(url) as conn:
         ticks = read_frame(conn, "SELECT * FROM market.raw_ticks WHERE trading_date = %s ORDER BY symbol, seq LIMIT 5",
                            (END,))  # fmt: skip
@@ -108,6 +111,12 @@ def _quarantine_a_bad_tick(url: str) -> None:
         checked = validate_ticks(ticks, listings, source="planted.csv")
         assert len(checked.quarantined) >= 1
         replace_quarantine(conn, "market.raw_ticks", checked.quarantined, END, END)
+        # the alert the sensor makes of it, stored as lib/alerts stores it (the sensor is test_alerts.py's)
+        notice = Notice(kind="failure", severity="critical", subject="market/raw_ticks:vendor_files_ingested",
+                        title="vendor_files_ingested failed", body=checked.quarantined["detail"].iloc[0],
+                        partition_key=END.isoformat(), asset_key="market/raw_ticks",
+                        check_name="vendor_files_ingested", source_event=1)  # fmt: skip
+        insert_notice(conn, notice, "json://127.0.0.1:9/", "failed", datetime.now(UTC))
         conn.commit()
 
 
