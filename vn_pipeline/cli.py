@@ -199,6 +199,31 @@ def db_url(args: argparse.Namespace) -> int:
     return 0
 
 
+def alerts(args: argparse.Namespace) -> int:
+    """Recent rows of ops.alerts, newest first: what was told, to which channel, and what a channel refused."""
+    from datetime import UTC
+
+    from vn_pipeline.lib.alerts.store import recent
+    from vn_pipeline.lib.warehouse import connect, database_url, migrate
+
+    url = database_url()
+    migrate(url)  # a fresh home has no ops.alerts yet: an empty list, not an error
+    with connect(url) as conn:
+        rows = recent(conn, args.limit)
+    if not rows:
+        say("no alerts yet (the alerts sensor writes them to ops.alerts; see README, Alerts)")
+        return 0
+    head = ("time (UTC)", "severity", "status", "kind", "check / run", "partition")
+    print("  ".join(f"{h:<{w}}" for h, w in zip(head, (19, 8, 8, 11, 48, 22), strict=True)) + "  channel")
+    for created, severity, status, kind, subject, partition, channel, attempts, error in rows:
+        line = (f"{created.astimezone(UTC):%Y-%m-%d %H:%M:%S}  {severity:<8}  {status:<8}  {kind:<11}  {subject:<48}  "
+                f"{partition or '-':<22}  {channel or '(none configured)'}")  # fmt: skip
+        print(line)
+        if error:
+            print(f"{'':<21}error after {attempts} attempt(s): {error}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     # Dagster flags beta/preview parameters we use on purpose (single-run backfills, partitioned checks).
     warnings.filterwarnings("ignore", message=".*(currently in beta|currently in preview).*")
@@ -245,6 +270,10 @@ def build_parser() -> argparse.ArgumentParser:
     url = database_commands.add_parser("url", help="print the warehouse URL")
     url.add_argument("--dagster", action="store_true", help="the Dagster instance's storage database instead")
     url.set_defaults(handler=db_url)
+
+    recent_alerts = commands.add_parser("alerts", help="list recent alerts from ops.alerts (newest first)")
+    recent_alerts.add_argument("--limit", type=int, default=50, help="how many rows (default 50)")
+    recent_alerts.set_defaults(handler=alerts)
 
     return parser
 

@@ -17,6 +17,7 @@ import psycopg
 import pytest
 from aiosmtpd.controller import Controller
 
+from vn_pipeline import cli
 from vn_pipeline.defs.automation.alerts import alerts_sensor
 from vn_pipeline.defs.resources import WarehouseResource
 from vn_pipeline.lib.alerts.config import parse_channels
@@ -167,7 +168,7 @@ def _tick(instance: dg.DagsterInstance, url: str, cursor: str | None) -> tuple[s
     return result.cursor, result.skip_reason.skip_message if result.skip_reason else ""
 
 
-def test_failed_checks_alert_once_retry_group_and_recover(instance, alerts_url, receivers, monkeypatch):
+def test_failed_checks_alert_once_retry_group_and_recover(instance, alerts_url, receivers, monkeypatch, capsys):
     http, mailbox, smtp_port = receivers
     mail = f"mailto://127.0.0.1:{smtp_port}?from=vn-pipeline@localhost&to=ops@localhost"
     monkeypatch.setenv(
@@ -235,6 +236,11 @@ def test_failed_checks_alert_once_retry_group_and_recover(instance, alerts_url, 
     assert len(down) == 4 and {r[5] for r in down} == {"failed"}
     assert all(r[6] == 1 and "error=500" in (r[7] or "") for r in down), down
     assert "Partition: 2025-06-04" in mailbox.texts()[-1][1]  # the e-mail channel was up
+    monkeypatch.setenv("VN_PIPELINE_DATABASE_URL", alerts_url)
+    assert cli.main(["alerts", "--limit", "6"]) == 0
+    listed = capsys.readouterr().out
+    assert "critical  failed    failure      market/toy_bars:prices_positive" in listed and "2025-06-04" in listed
+    assert "error after 1 attempt(s): Failed to send JSON POST notification" in listed
     http.failing = False
     cursor, said = _tick(instance, alerts_url, cursor)
     back = [r for r in _rows(alerts_url) if r[3] == "2025-06-04" and "127.0.0.1:" + str(http.port) in r[4]]

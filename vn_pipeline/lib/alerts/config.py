@@ -88,18 +88,21 @@ class AlertSettings:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> AlertSettings:
         env = os.environ if environ is None else environ
-        try:
-            return cls(
-                channels=parse_channels(env.get(URLS_VAR, "")),
-                quiet_minutes=float(env.get(QUIET_VAR) or DEFAULT_QUIET_MINUTES),
-                ui_url=(env.get(UI_VAR) or DEFAULT_UI_URL).rstrip("/"),
-                attempts=max(1, int(env.get(ATTEMPTS_VAR) or DEFAULT_ATTEMPTS)),
-                backoff_seconds=float(env.get(BACKOFF_VAR) or DEFAULT_BACKOFF_SECONDS),
-            )
-        except ValueError as error:
-            if isinstance(error, AlertConfigError):
-                raise
-            raise AlertConfigError(f"alert settings: {error}") from error
+
+        def number(name: str, default: float) -> float:
+            text = env.get(name) or ""
+            try:
+                return float(text) if text.strip() else default
+            except ValueError:
+                raise AlertConfigError(f"{name}={text!r} is not a number") from None
+
+        return cls(
+            channels=parse_channels(env.get(URLS_VAR, "")),
+            quiet_minutes=number(QUIET_VAR, DEFAULT_QUIET_MINUTES),
+            ui_url=(env.get(UI_VAR) or DEFAULT_UI_URL).rstrip("/"),
+            attempts=max(1, int(number(ATTEMPTS_VAR, DEFAULT_ATTEMPTS))),
+            backoff_seconds=number(BACKOFF_VAR, DEFAULT_BACKOFF_SECONDS),
+        )
 
     def channel(self, label: str) -> Channel | None:
         return next((c for c in self.channels if c.label == label), None)
