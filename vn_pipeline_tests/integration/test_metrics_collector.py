@@ -140,7 +140,7 @@ def _api(port: int, path: str, **params: str) -> dict:
         return json.load(response)["data"]
 
 
-def _wait_for(probe: Callable[[], object], what: str, seconds: float = 45) -> object:
+def _wait_for(probe: Callable[[], object], what: str, seconds: float = 60) -> object:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
@@ -161,7 +161,8 @@ def test_a_real_prometheus_scrapes_the_exporter_and_fires_the_rules(
     server, thread = start_http_server(exporter_port, addr="127.0.0.1", registry=registry)
     config = tmp_path / "prometheus.yml"
     config.write_text(
-        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+        # A scrape reads the warehouse and the instance (~0.5 s, more on a loaded machine): 3 s leaves it room.
+        "global: {scrape_interval: 3s, scrape_timeout: 3s, evaluation_interval: 1s}\n"
         f"rule_files: ['{RULES_DIR / 'vn_pipeline.rules.yml'}']\n"
         "scrape_configs:\n"
         "  - job_name: vn_pipeline\n"
@@ -171,7 +172,11 @@ def test_a_real_prometheus_scrapes_the_exporter_and_fires_the_rules(
                f"--web.listen-address=127.0.0.1:{prometheus_port}"]  # fmt: skip
     prometheus = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        nav = _wait_for(lambda: _api(prometheus_port, "query", query="vn_pipeline_strategy_nav")["result"], "the NAV")
+        try:
+            nav = _wait_for(lambda: _api(prometheus_port, "query", query="vn_pipeline_strategy_nav")["result"], "NAV")
+        except AssertionError as missing:
+            targets = _api(prometheus_port, "targets")["activeTargets"]
+            raise AssertionError(f"{missing}; targets: {[(t['health'], t['lastError']) for t in targets]}") from None
         assert nav[0]["metric"]["strategy"] == "topk" and float(nav[0]["value"][1]) == data.EQUITY[-1]
         assert nav[0]["metric"]["job"] == "vn_pipeline"
         rate = _api(prometheus_port, "query", query='vn_pipeline_quarantine_rate{rule="price_band"}')["result"]
@@ -192,4 +197,6 @@ def test_a_real_prometheus_scrapes_the_exporter_and_fires_the_rules(
         prometheus.terminate()
         prometheus.wait(timeout=30)
         server.shutdown()
+        server.server_close()
         thread.join(timeout=10)
+        list(registry.collect())  # waits for a scrape still in flight (one at a time) before the databases go
