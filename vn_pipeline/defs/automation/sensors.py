@@ -127,4 +127,6 @@ def dbt_marts_after_close_sensor(context: dg.RunStatusSensorContext) -> dg.RunRe
     if run.status != dg.DagsterRunStatus.SUCCESS:
         return dg.SkipReason(f"{run.job_name} run {run.run_id} ended {run.status.value}: marts not rebuilt")
     day = _close_day(run) or "unpartitioned"
-    return dg.RunRequest(run_key=f"marts/{run.run_id}", tags={CLOSE_DAY_TAG: day, CLOSE_RUN_TAG: run.run_id})
+    return dg.RunRequest(
+        run_key=f"marts/{run.run_id}", job_name=dbt_marts.name, tags={CLOSE_DAY_TAG: day, CLOSE_RUN_TAG: run.run_id}
+    )
