@@ -37,7 +37,7 @@ from vn_pipeline_tests.instances import postgres_instance
 ROOT = Path(__file__).resolve().parents[2]
 GENERATOR = ROOT / "docker" / "grafana" / "build_dashboards.py"
 END = date(2022, 6, 30)  # a window no other test writes (its own database anyway)
-START = previous_trading_day(END, 69)
+START = previous_trading_day(END, 49)
 SCORED = next_trading_day(START, 10)
 STRATEGY = "topk"
 READER = "vn_pipeline_reader"
