@@ -56,7 +56,8 @@ class SqlQuery(cogvariants.Dataquery):
 class Sql(cogbuilder.Builder[SqlQuery]):
     def __init__(self, raw_sql: str, fmt: Format = "table", ref_id: str = "A") -> None:
         # one line per clause in the editor; strip the indentation of the triple-quoted source
-        self._query = SqlQuery(ref_id, "\n".join(line.strip() for line in raw_sql.strip().splitlines()), fmt)
+        lines = (line.strip() for line in raw_sql.strip().splitlines())
+        self._query = SqlQuery(ref_id, "\n".join(line for line in lines if line), fmt)
 
     def build(self) -> SqlQuery:
         return self._query
@@ -162,6 +163,8 @@ def _dashboard(uid: str, title: str, description: str, rows: list[tuple[str, lis
 
 
 STRATEGY = "strategy = '$strategy'"
+# Time columns: a trading day is its midnight in Asia/Ho_Chi_Minh (as the exporter gives it), not midnight UTC,
+# which the dashboards (in that time zone) would show at 07:00.
 
 # Daily P&L of the selected book from its equity curve: the first day's change is from the initial cash, which is
 # not stored, so it is left out (lag is NULL there).
@@ -224,7 +227,8 @@ def trading() -> db.Dashboard:
                         "NAV by strategy",
                         Sql(
                             """
-                    SELECT trading_date::timestamp AS time, strategy AS metric, equity AS value
+                    SELECT trading_date::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh' AS time, strategy AS metric,
+                    equity AS value
                     FROM backtest.equity WHERE $__timeFilter(trading_date) ORDER BY 1, 2
                 """,
                             "time_series",
@@ -238,7 +242,7 @@ def trading() -> db.Dashboard:
                         Sql(
                             f"""
                     {_PNL}
-                    SELECT trading_date::timestamp AS time, pnl FROM e
+                    SELECT trading_date::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh' AS time, pnl FROM e
                     WHERE pnl IS NOT NULL AND $__timeFilter(trading_date) ORDER BY 1
                 """,
                             "time_series",
@@ -305,7 +309,7 @@ def _risk_series(metrics: tuple[str, ...]) -> Sql:
     names = ", ".join(f"'{m}'" for m in metrics)
     return Sql(
         f"""
-        SELECT trading_date::timestamp AS time, metric, value FROM risk.summary
+        SELECT trading_date::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh' AS time, metric, value FROM risk.summary
         WHERE {STRATEGY} AND metric IN ({names}) AND $__timeFilter(trading_date) ORDER BY 1, 2
     """,
         "time_series",
@@ -345,7 +349,7 @@ def risk() -> db.Dashboard:
                         "Drawdown from peak",
                         Sql(
                             """
-                    SELECT trading_date::timestamp AS time, strategy AS metric,
+                    SELECT trading_date::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh' AS time, strategy AS metric,
                     equity / max(equity) OVER (PARTITION BY strategy ORDER BY trading_date) - 1 AS value
                     FROM backtest.equity WHERE $__timeFilter(trading_date) ORDER BY 1, 2
                 """,
@@ -453,7 +457,7 @@ def execution() -> db.Dashboard:
                         "Slippage against the day's VWAP, by side ($strategy)",
                         Sql(
                             f"""
-                    SELECT t.trading_date::timestamp AS time, t.side AS metric,
+                    SELECT t.trading_date::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh' AS time, t.side AS metric,
                     avg(CASE t.side WHEN 'buy' THEN 1 ELSE -1 END * (t.price / b.day_vwap - 1)) * 1e4 AS value
                     FROM backtest.trades t
                     JOIN LATERAL (
@@ -497,7 +501,7 @@ def execution() -> db.Dashboard:
                         Sql(
                             f"""
                     {_DECISIONS}
-                    SELECT d.signal_date::timestamp AS time,
+                    SELECT d.signal_date::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh' AS time,
                     avg(CASE WHEN EXISTS (SELECT 1 FROM backtest.trades t WHERE t.{STRATEGY}
                       AND t.signal_date = d.signal_date AND t.symbol = d.symbol) THEN 1.0 ELSE 0.0 END) AS fill_rate
                     FROM d GROUP BY 1 ORDER BY 1
@@ -513,7 +517,7 @@ def execution() -> db.Dashboard:
                         Sql(
                             f"""
                     {_DECISIONS}
-                    SELECT signal_date::timestamp AS time,
+                    SELECT signal_date::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh' AS time,
                     count(*) FILTER (WHERE is_buy AND fill_price >= ceiling_price
                       AND (fill = 'next_open' OR high <= low)) AS blocked_ceiling,
                     count(*) FILTER (WHERE NOT is_buy AND fill_price <= floor_price
@@ -623,7 +627,8 @@ def pipeline() -> db.Dashboard:
                         "Quarantined rows by rule",
                         Sql(
                             """
-                    SELECT trading_date::timestamp AS time, rule AS metric, count(*) AS value
+                    SELECT trading_date::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh' AS time, rule AS metric,
+                    count(*) AS value
                     FROM market.quarantine WHERE $__timeFilter(trading_date) GROUP BY 1, 2 ORDER BY 1, 2
                 """,
                             "time_series",
