@@ -224,6 +224,15 @@ def alerts(args: argparse.Namespace) -> int:
     return 0
 
 
+def metrics(args: argparse.Namespace) -> int:
+    """Serve the Prometheus exporter until interrupted (figures are read at each scrape)."""
+    from vn_pipeline.metrics_server import serve_metrics
+
+    say(f"Prometheus metrics on http://{args.host}:{args.port}/metrics (Ctrl-C stops)")
+    serve_metrics(args.port, args.host)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     # Dagster flags beta/preview parameters we use on purpose (single-run backfills, partitioned checks).
     warnings.filterwarnings("ignore", message=".*(currently in beta|currently in preview).*")
@@ -274,6 +283,11 @@ def build_parser() -> argparse.ArgumentParser:
     recent_alerts = commands.add_parser("alerts", help="list recent alerts from ops.alerts (newest first)")
     recent_alerts.add_argument("--limit", type=int, default=50, help="how many rows (default 50)")
     recent_alerts.set_defaults(handler=alerts)
+
+    serve = commands.add_parser("metrics", help="serve Prometheus metrics (freshness, checks, runs, strategies, risk)")
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=9108, help="docker/prometheus.yml scrapes port 9108")
+    serve.set_defaults(handler=metrics)
 
     return parser
 
