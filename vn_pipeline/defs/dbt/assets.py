@@ -43,7 +43,10 @@ class WarehouseTranslator(DagsterDbtTranslator):
 @dbt_assets(manifest=PROJECT.manifest_path, project=PROJECT, dagster_dbt_translator=WarehouseTranslator(), name="dbt")
 def analytics(context: dg.AssetExecutionContext, dbt: WarehouseDbtResource) -> Iterator[object]:
     """``dbt build`` of the selected models and their tests. Each invocation's artefacts (compiled SQL, run results)
-    go to a scratch directory removed afterwards: a daily run must not grow dbt/target by a directory a day."""
+    go to a scratch directory removed afterwards: a daily run must not grow dbt/target by a directory a day.
+
+    No ``fetch_row_counts()``: it counts ``relation_name`` from the manifest, which names the database the project
+    was parsed against (the profile's default), so on any other database it fails ("cross-database references")."""
     scratch_root = PROJECT.project_dir / "target"
     scratch_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="run-", dir=scratch_root) as scratch:
