@@ -28,3 +28,12 @@ def test_the_definitions_load_the_manifest_of_the_current_files():
     assert project.manifest_path.exists()
     assert project.manifest_path.parent.name == f"manifest-{fingerprint()}"
     assert [p.name for p in (DBT_DIR / "target").glob("manifest-*")] == [project.manifest_path.parent.name]
+
+
+def test_the_dbt_resource_holds_the_warehouse_url_as_an_env_var_reference(monkeypatch):
+    from vn_pipeline.defs.resources import build_resources
+
+    monkeypatch.setenv("VN_PIPELINE_DATABASE_URL", "postgresql://quant:s3cret@db.example:5432/vn")
+    dbt = build_resources()["dbt"]
+    assert "s3cret" not in repr(dbt) and "s3cret" not in str(dbt.model_dump())
+    assert Path(dbt.dbt_executable).exists() and Path(dbt.project_dir) == DBT_DIR
