@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from vn_pipeline.defs.automation.alerts import alerts_sensor
 from vn_pipeline.defs.automation.jobs import JOBS
 from vn_pipeline.defs.automation.run_health import dead_run_sensor
 from vn_pipeline.defs.automation.schedules import daily_close_schedule
@@ -38,6 +39,12 @@ defs = dg.Definitions(
     ],
     jobs=JOBS,
     schedules=[daily_close_schedule],
-    sensors=[landing_file_sensor, daily_close_chain_sensor, dbt_marts_after_close_sensor, dead_run_sensor],
+    sensors=[
+        landing_file_sensor,
+        daily_close_chain_sensor,
+        dbt_marts_after_close_sensor,
+        dead_run_sensor,
+        alerts_sensor,
+    ],
     resources=build_resources(),
 )

@@ -138,6 +138,12 @@ def run_demo(args: argparse.Namespace) -> tuple[int, list[tuple[str, WindowRun]]
               lambda a=a, b=b: run_window(defs, "market_data", a, b, instance, resources=resources))
         for a, b in market
     )  # fmt: skip
+    if ok:
+        # The dbt marts (analytics.*) over the market tables just written: the same job the close's sensor starts.
+        from vn_pipeline.defs.resources import dbt_resource
+
+        marts = {**resources, "dbt": dbt_resource(url)}
+        ok = stage("dbt marts", lambda: run_job(defs, "dbt_marts", instance, resources=marts))
     if args.source == "cafef":
         close_cafef()  # the research stages read the warehouse: free the parsed folder before they start
     if ok and args.research:

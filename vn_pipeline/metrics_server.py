@@ -29,7 +29,7 @@ from vn_pipeline.lib.metrics import warehouse as wh
 from vn_pipeline.lib.warehouse.connection import connect
 
 LOG = logging.getLogger(__name__)
-DEFAULT_PORT = 9108  # docker/prometheus.yml scrapes user-code:9108
+DEFAULT_PORT = 9108  # docker/prometheus.yml scrapes metrics:9108 (the compose service `metrics`)
 P = "vn_pipeline_"
 # Runs by outcome: the terminal statuses (a run still going is not an outcome yet).
 RUN_STATUSES = (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)

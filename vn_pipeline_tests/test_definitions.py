@@ -27,11 +27,13 @@ def test_definitions_load_everything():
         ("market/ohlcv_1d", "listed_symbols_complete"),
     } <= checks
     assert {s.name for s in repo.schedule_defs} == {"daily_close_schedule"}
-    assert {s.name for s in repo.sensor_defs} == {"landing_file_sensor", "daily_close_chain_sensor", "dead_run_sensor"}
+    assert {s.name for s in repo.sensor_defs} == {
+        "landing_file_sensor", "daily_close_chain_sensor", "dbt_marts_after_close_sensor", "dead_run_sensor",
+        "alerts_sensor"}  # fmt: skip
     assert {"warehouse", "market_source"} <= set(repo.get_top_level_resources())
     jobs = {j.name for j in repo.get_all_jobs()}
     assert {"market_daily_close", "market_data", "features", "train", "predict", "evaluate"} <= jobs
-    assert {"backtest", "risk", "landing_file_ingest"} <= jobs
+    assert {"backtest", "risk", "landing_file_ingest", "dbt_marts"} <= jobs
     assert {t.job_name for t in repo.get_sensor_def("daily_close_chain_sensor").targets} == {"backtest", "risk"}
     assert {"features/daily", "features/universe", "ml/models", "ml/predictions", "ml/evaluation"} <= keys
     graph = repo.asset_graph
@@ -95,7 +97,8 @@ def test_the_shared_keys_name_defined_assets_and_no_domain_imports_another_domai
             for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("vn_pipeline.defs."):
                     parts = node.module.split(".")
-                    assert parts[2] in (domain, "common", "resources", "partitions"), (module.name, node.module)
+                    allowed = (domain, "common", "resources", "partitions", "trading_alerts")
+                    assert parts[2] in allowed, (module.name, node.module)
 
 
 def test_the_launchpad_validates_the_config_choices():

@@ -60,7 +60,7 @@ def test_two_demos_in_a_row_exit_0_with_the_same_tables_and_checks(
         runs.append((code, _check_results(outcomes), _checksums(demo_database)))
     (code_1, checks_1, tables_1), (code_2, checks_2, tables_2) = runs
     assert code_1 == code_2 == 0
-    assert [stage for stage in checks_1] == ["market data"]  # no research stage, no model start computed
+    assert [stage for stage in checks_1] == ["market data", "dbt marts"]  # no research stage, no model start computed
     passed = checks_1["market data"][0]
     assert len(passed) >= 5 and not checks_1["market data"][1]
     assert checks_2 == checks_1  # same checks, same outcomes, same severities, same metadata
@@ -89,7 +89,7 @@ def test_the_demo_on_real_cafef_history_runs_a_year_per_run(
     code, outcomes = run_demo(build_parser().parse_args(args))
     assert code == 0  # the vendor's hole is a WARN: no re-run can fill it
     assert [stage for stage, _ in outcomes] == [
-        "market data 2024-12-02 → 2024-12-31", "market data 2025-01-02 → 2025-03-31"]  # fmt: skip
+        "market data 2024-12-02 → 2024-12-31", "market data 2025-01-02 → 2025-03-31", "dbt marts"]  # fmt: skip
     hole = "market/daily_bars:every_trading_day_has_bars"
     later = outcomes[1][1]
     assert hole in later.warnings and "2025-02-03" in str(later.metadata[hole])
