@@ -93,3 +93,12 @@ def test_trading_alerts_per_day_on_the_equity_up_to_that_day():
     assert day_losses(equity, days, "topk", 0.05)["trading_date"].tolist() == [days[3]]  # 86/93: -7.5%
     # judged only on the days asked for
     assert drawdown_breaches(equity, days[:3], "topk").empty
+
+
+def test_a_check_that_lists_plain_values_shows_them_as_its_sample():
+    # every_trading_day_has_bars reports the sessions missing from the whole vendor set as a list of days
+    outcome = _outcome(check_name="every_trading_day_has_bars", metadata={
+        "rule": "every trading day has a bar", "days_with_bars": 61, "missing_days": ["2025-02-03"]})  # fmt: skip
+    body = failure_notice(outcome, "2025-01-02...2025-03-31", None, "u").body.splitlines()
+    assert "Rows breaking it: 1" in body
+    assert body[body.index("Sample (1 of 1):") + 1] == "  missing_days=2025-02-03"

@@ -131,11 +131,17 @@ def rows_failing(metadata: dict[str, object]) -> int | None:
 
 
 def sample_rows(metadata: dict[str, object]) -> list[dict[str, object]] | None:
+    """The failing rows a check reports: a table of rows, else a list of plain values (a check's
+    ``missing_days``), one row each, so the person told sees the days too."""
     keys = [k for k in SAMPLE_KEYS if k in metadata] + [k for k in metadata if k not in SAMPLE_KEYS]
     for key in keys:
         value = metadata[key]
         if isinstance(value, list) and all(isinstance(r, dict) for r in value):
             return value
+    for key in keys:
+        value = metadata[key]
+        if isinstance(value, list) and value and all(isinstance(v, (str, int, float)) for v in value):
+            return [{key: v} for v in value]
     return None
 
 
