@@ -19,6 +19,7 @@ from vn_pipeline.lib.warehouse import migrate
 from vn_pipeline.runs import run_job, run_window
 from vn_pipeline_tests.databases import own_database
 from vn_pipeline_tests.instances import postgres_instance
+from vn_pipeline_tests.seeded_models import seed_reversal_predictions
 
 END = date(2021, 6, 30)
 START = previous_trading_day(END, 179)
@@ -30,23 +31,6 @@ OVERLAY = {"target_vol": 0.10, "vol_lookback_days": 20, "regime_ma_days": MA_DAY
 EPS = 1e-9
 
 
-def _seed_predictions(url: str) -> None:
-    """A 5-day reversal score as the 'model': the overlay is under test here, not the model."""
-    with psycopg.connect(url) as conn:
-        conn.execute(
-            "INSERT INTO ml.models (model_id, train_start, train_end, valid_end, data_end, metadata, model_text,"
-            " approved) VALUES ('reversal', %s, %s, %s, %s, '{}', '', true)",
-            (START, START, START, START),
-        )
-        conn.execute(
-            "INSERT INTO ml.predictions (trading_date, symbol, score, model_id) SELECT trading_date, symbol, score,"
-            " 'reversal' FROM (SELECT trading_date, symbol, 1 - close / lag(close, 5) OVER (PARTITION BY symbol"
-            " ORDER BY trading_date) AS score FROM market.ohlcv_1d) s WHERE score IS NOT NULL AND trading_date"
-            " BETWEEN %s AND %s",
-            (SCORED, END),
-        )
-
-
 @pytest.fixture(scope="module")
 def overlaid(warehouse_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     with own_database(warehouse_url, "vn_pipeline_overlay") as url:
@@ -56,7 +40,7 @@ def overlaid(warehouse_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
         with postgres_instance(url, str(tmp_path_factory.mktemp("dagster_overlay"))) as instance:
             market = run_window(defs, "market_data", START, END, instance, resources=resources)
             assert market.success
-            _seed_predictions(url)
+            seed_reversal_predictions(url, START, SCORED, END)
             config = {"ops": {"backtest__topk": {"config": {"k": K}},
                               "backtest__topk_overlay": {"config": {"k": K, "overlay": OVERLAY}}}}  # fmt: skip
             assets = {topk.key, topk_overlay.key}

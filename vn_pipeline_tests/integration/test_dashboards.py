@@ -33,6 +33,7 @@ from vn_pipeline.lib.warehouse.reads import read_frame
 from vn_pipeline.runs import run_job, run_window
 from vn_pipeline_tests.databases import own_database
 from vn_pipeline_tests.instances import postgres_instance
+from vn_pipeline_tests.seeded_models import seed_reversal_predictions
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATOR = ROOT / "docker" / "grafana" / "build_dashboards.py"
@@ -82,23 +83,6 @@ def _grafana_to_sql(text: str) -> str:
     return text.replace("$strategy", STRATEGY)
 
 
-def _seed_predictions(url: str) -> None:
-    """A 5-day reversal score as the 'model' (as test_backtest_overlay.py): the dashboards are under test."""
-    with psycopg.connect(url) as conn:
-        conn.execute(
-            "INSERT INTO ml.models (model_id, train_start, train_end, valid_end, data_end, metadata, model_text,"
-            " approved) VALUES ('reversal', %s, %s, %s, %s, '{}', '', true)",
-            (START, START, START, START),
-        )
-        conn.execute(
-            "INSERT INTO ml.predictions (trading_date, symbol, score, model_id) SELECT trading_date, symbol, score,"
-            " 'reversal' FROM (SELECT trading_date, symbol, 1 - close / lag(close, 5) OVER (PARTITION BY symbol"
-            " ORDER BY trading_date) AS score FROM market.ohlcv_1d) s WHERE score IS NOT NULL AND trading_date"
-            " BETWEEN %s AND %s",
-            (SCORED, END),
-        )
-
-
 def _quarantine_a_bad_tick(url: str) -> None:
     """A vendor tick above the day's ceiling, through the pipeline's own tick rules into market.quarantine, and
     its alert in ops.alerts."""
@@ -130,7 +114,7 @@ def warehouse(warehouse_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
                      "market_source": MarketSourceResource(n_symbols=6, intraday_since=END.isoformat())}  # fmt: skip
         with postgres_instance(url, str(tmp_path_factory.mktemp("dagster_dashboards"))) as instance:
             assert run_window(defs, "market_data", START, END, instance, resources=resources).success
-            _seed_predictions(url)
+            seed_reversal_predictions(url, START, SCORED, END)
             _quarantine_a_bad_tick(url)
             config = {"ops": {"backtest__topk": {"config": {"k": 3, "n_drop": 1}}}}
             assert run_job(defs, "backtest", instance, config, resources, assets={topk.key}, checks=set()).success
