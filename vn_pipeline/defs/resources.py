@@ -74,9 +74,11 @@ class WarehouseResource(dg.ConfigurableResource):
             raise ValueError(f"{table} is empty: materialize it first")
         return first, last
 
-    def read_partition(self, table: str, start: date, end: date, columns: list[str] | None = None) -> pd.DataFrame:
+    def read_partition(
+        self, table: str, start: date, end: date, columns: list[str] | None = None, within: str | None = None
+    ) -> pd.DataFrame:
         with self.connect() as conn:
-            return warehouse.read_partition(conn, table, start, end, columns=columns)
+            return warehouse.read_partition(conn, table, start, end, columns=columns, within=within)
 
     def closes_before(self, start: date, end: date) -> pd.DataFrame:
         """Stored closes each day of [start, end] can be compared with (see ``lib.warehouse.reads``)."""

@@ -87,6 +87,10 @@ def test_drift_compares_a_month_with_the_training_window_of_a_model_that_never_s
         approved = load_models(conn, approved_only=True)
     assert model.data_end < window_start  # it saw nothing of the checked window, label windows included
     assert meta["reference_window"] == f"{model.train_start} → {model.train_end}"
+    with psycopg.connect(research["url"]) as conn:  # the model's population: universe rows, not the whole market
+        members = "SELECT count(*) FROM features.universe WHERE trading_date BETWEEN %s AND %s"
+        assert meta["reference_rows"] == conn.execute(members, (model.train_start, model.train_end)).fetchone()[0]
+        assert meta["rows"] == conn.execute(members, (window_start, END)).fetchone()[0]
     newer = [m for m in approved if m.valid_end > model.valid_end]
     assert all(m.data_end >= window_start for m in newer)  # the newest one that qualifies
     # A second training on the same data and the check again (a second demo): the same comparison, same result.
