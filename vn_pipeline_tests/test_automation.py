@@ -7,29 +7,15 @@ import pytest
 
 from vn_pipeline.definitions import defs
 from vn_pipeline.defs.automation.sensors import CLOSE_DAY_TAG, CLOSE_RUN_TAG, daily_close_chain_sensor
+from vn_pipeline_tests.stand_in_jobs import run_stand_in
 
 DAY = "2024-03-01"
-
-
-def _stand_in(name: str, fail: bool = False) -> dg.JobDefinition:
-    @dg.op(name=f"{name}_step")
-    def step() -> None:
-        if fail:
-            raise RuntimeError(f"{name} failed")
-
-    @dg.job(name=name)
-    def stand_in() -> None:
-        step()
-
-    return stand_in
 
 
 def _run(
     instance: dg.DagsterInstance, name: str, tags: dict[str, str], fail: bool = False
 ) -> dg.ExecuteInProcessResult:
-    result = _stand_in(name, fail).execute_in_process(instance=instance, tags=tags, raise_on_error=False)
-    assert result.success is not fail
-    return result
+    return run_stand_in(instance, name, tags, fail)
 
 
 def _evaluate(instance: dg.DagsterInstance, result: dg.ExecuteInProcessResult):

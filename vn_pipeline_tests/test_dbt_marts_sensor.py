@@ -7,23 +7,13 @@ import pytest
 
 from vn_pipeline.definitions import defs
 from vn_pipeline.defs.automation.sensors import CLOSE_DAY_TAG, dbt_marts_after_close_sensor
+from vn_pipeline_tests.stand_in_jobs import run_stand_in
 
 DAY = "2024-03-01"
 
 
 def _run(instance: dg.DagsterInstance, name: str, tags: dict[str, str], fail: bool = False) -> str:
-    @dg.op(name=f"{name}_step")
-    def step() -> None:
-        if fail:
-            raise RuntimeError(f"{name} failed")
-
-    @dg.job(name=name)
-    def stand_in() -> None:
-        step()
-
-    result = stand_in.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
-    assert result.success is not fail
-    return result.run_id
+    return run_stand_in(instance, name, tags, fail).run_id
 
 
 @pytest.fixture
