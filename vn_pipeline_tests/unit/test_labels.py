@@ -72,6 +72,20 @@ def test_cross_sectional_standardisation() -> None:
     assert r["label"].between(0, 1).all()
 
 
+def test_labels_within_a_universe_keep_its_rows_exit_off_it_and_standardise_across_it() -> None:
+    bars = _bars()
+    # AAA is a member on 25 and 26 Apr only: its labels still exit on 3 and 6 May, days it is not a member.
+    within = pd.DataFrame({"trading_date": [DAYS[0], DAYS[1]], "symbol": ["AAA", "AAA"]})
+    raw = make_labels(bars).set_index(["trading_date", "symbol"])["label"]
+    kept = make_labels(bars, within=within).set_index(["trading_date", "symbol"])["label"]
+    assert list(kept.index) == [(DAYS[0], "AAA"), (DAYS[1], "AAA")]
+    assert np.isfinite(kept).all() and np.allclose(kept, raw.loc[kept.index])
+    # On 26 Apr AAA and BBB earn the same, so across the market AAA ranks 0.75; across the universe (AAA alone) 1.0.
+    market = make_labels(bars, cross_sectional="rank").set_index(["trading_date", "symbol"])["label"]
+    universe = make_labels(bars, cross_sectional="rank", within=within).set_index(["trading_date", "symbol"])
+    assert market[(DAYS[1], "AAA")] == 0.75 and universe["label"][(DAYS[1], "AAA")] == 1.0
+
+
 def test_label_span_and_end_date_errors() -> None:
     assert label_span(2) == 3
     with pytest.raises(ValueError, match="beyond"):

@@ -3,6 +3,7 @@ corporate actions of a window, and the bars as the features saw them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -48,9 +49,17 @@ def actions_between(conn: psycopg.Connection[Any], start: date, end: date) -> pd
     return actions.rename(columns={"trading_date": "ex_date"})
 
 
-def adjusted_bars(conn: psycopg.Connection[Any], start: date, end: date) -> pd.DataFrame:
-    """The daily bars of [start, end] adjusted for the stock dividends with ex-dates in the same window."""
-    return adjust_prices(read_partition(conn, "market.ohlcv_1d", start, end), actions_between(conn, start, end))
+def adjusted_bars(
+    conn: psycopg.Connection[Any],
+    start: date,
+    end: date,
+    columns: Sequence[str] | None = None,
+    symbols: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The daily bars of [start, end] (optionally some columns of some symbols) adjusted for the stock dividends
+    with ex-dates in the same window."""
+    bars = read_partition(conn, "market.ohlcv_1d", start, end, columns=columns, symbols=symbols)
+    return adjust_prices(bars, actions_between(conn, start, end))
 
 
 def history_lengths(bars: pd.DataFrame) -> pd.Series:

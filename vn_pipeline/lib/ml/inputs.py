@@ -29,12 +29,19 @@ def universe_features(conn: psycopg.Connection[Any], start: date, end: date) -> 
     return features.sort_values(KEYS, kind="stable").reset_index(drop=True)
 
 
+# What a label reads of a bar: its prices (entry at the open or the VWAP, exit at the close).
+_LABEL_COLUMNS = ["trading_date", "symbol", "open", "close", "vwap", "value", "volume"]
+
+
 def _labels(
     conn: psycopg.Connection[Any], start: date, end: date, horizon: int, entry: str, normalization: str | None
 ) -> pd.DataFrame:
-    # Labels come from every bar, not only the universe's: a member's exit may fall on a day it has left it.
-    bars = adjusted_bars(conn, start, end)
-    return make_labels(bars, entry=entry, horizon_days=horizon, cross_sectional=normalization)  # type: ignore[arg-type]
+    """Labels of each day's universe members. Their bars are read over the whole window, not only their member
+    days (an exit may fall on a day the name has left the universe), and only theirs: on the full market the other
+    names' bars are most of the rows and no label of theirs is ever used."""
+    members = read_partition(conn, "features.universe", start, end, columns=KEYS)
+    bars = adjusted_bars(conn, start, end, columns=_LABEL_COLUMNS, symbols=sorted(set(members["symbol"])))
+    return make_labels(bars, entry=entry, horizon_days=horizon, cross_sectional=normalization, within=members)  # type: ignore[arg-type]
 
 
 def training_data(

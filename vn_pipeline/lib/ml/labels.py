@@ -69,6 +69,7 @@ def make_labels(
     horizon_days: int = 2,
     exit_price: ExitPrice = "close",
     cross_sectional: CrossSectional = None,
+    within: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Forward return per (trading_date, symbol): exit(D+1+horizon) / entry(D+1) - 1.
 
@@ -76,6 +77,8 @@ def make_labels(
     when the symbol has no bar on the entry or exit date (not traded, or past the end of the data): we do not
     substitute a later day, since a fill that did not happen is not a return anyone earned.
     cross_sectional="zscore"|"rank" standardises the label per trading_date (rank -> [0, 1] percentile).
+    ``within`` (trading_date, symbol rows: each day's universe) keeps only those rows, before standardising, so a
+    day's labels are standardised across the names a model ranks that day, as Qlib normalises over its pool.
     """
     if entry not in ("open", "vwap") or exit_price not in ("close", "vwap"):
         raise ValueError(f"entry must be open|vwap and exit_price close|vwap, got {entry!r}, {exit_price!r}")
@@ -105,6 +108,8 @@ def make_labels(
         label = np.where((e_px > 0) & (x_px > 0), x_px / e_px - 1.0, np.nan)
     out = px[["trading_date", "symbol", "entry_date", "exit_date"]].copy()
     out["label"] = label
+    if within is not None:
+        out = out.merge(within[["trading_date", "symbol"]].drop_duplicates(), on=["trading_date", "symbol"])
     if cross_sectional is not None:
         out["label"] = _standardise(out, cross_sectional)
     return out[cols].sort_values(["trading_date", "symbol"], ignore_index=True)
