@@ -34,12 +34,18 @@ _LABEL_COLUMNS = ["trading_date", "symbol", "open", "close", "vwap", "value", "v
 
 
 def _labels(
-    conn: psycopg.Connection[Any], start: date, end: date, horizon: int, entry: str, normalization: str | None
+    conn: psycopg.Connection[Any],
+    members: pd.DataFrame,
+    end: date,
+    horizon: int,
+    entry: str,
+    normalization: str | None,
 ) -> pd.DataFrame:
     """Labels of each day's universe members. Their bars are read over the whole window, not only their member
     days (an exit may fall on a day the name has left the universe), and only theirs: on the full market the other
-    names' bars are most of the rows and no label of theirs is ever used."""
-    members = read_partition(conn, "features.universe", start, end, columns=KEYS)
+    names' bars are most of the rows and no label of theirs is ever used. ``members``: features.universe rows
+    from the first day to label; ``end``: the last bar an exit may use."""
+    start = members["trading_date"].min() if len(members) else end
     bars = adjusted_bars(conn, start, end, columns=_LABEL_COLUMNS, symbols=sorted(set(members["symbol"])))
     return make_labels(bars, entry=entry, horizon_days=horizon, cross_sectional=normalization, within=members)  # type: ignore[arg-type]
 
@@ -48,7 +54,8 @@ def training_data(
     conn: psycopg.Connection[Any], start: date, end: date, horizon: int, entry: str, normalization: str | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The universe members' features and T+2-consistent labels on dividend-adjusted prices, for [start, end]."""
-    return universe_features(conn, start, end), _labels(conn, start, end, horizon, entry, normalization)
+    members = read_partition(conn, "features.universe", start, end, columns=KEYS)
+    return universe_features(conn, start, end), _labels(conn, members, end, horizon, entry, normalization)
 
 
 def evaluate_predictions(conn: psycopg.Connection[Any]) -> tuple[EvaluationReport, pd.DataFrame, date, date]:
@@ -58,9 +65,9 @@ def evaluate_predictions(conn: psycopg.Connection[Any]) -> tuple[EvaluationRepor
     preds = read_partition(conn, "ml.predictions", first, last)
     model = load_models(conn, sorted(set(preds["model_id"])))[-1]  # the label the models were trained on
     label = (model.horizon_days, model.extra.get("entry", "open"), model.extra.get("label_normalization"))
-    labels = _labels(conn, first, stored_span(conn, "market.ohlcv_1d")[1], *label)
-    # Coverage of the names the model was meant to score: each day's universe.
+    # Coverage of the names the model was meant to score: each day's universe, whose labels are scored.
     tradable = read_partition(conn, "features.universe", first, last, columns=KEYS)
+    labels = _labels(conn, tradable, stored_span(conn, "market.ohlcv_1d")[1], *label)
     report = evaluate(preds, labels, tradable=tradable, horizon_days=model.horizon_days)
     daily = report.daily.merge(report.coverage, on="trading_date", how="left")
     # Which model each day's IC is of: the one that scored most of that day's names (one, unless a day mixes).
